@@ -1,0 +1,609 @@
+//! The table of system calls that catbox stops, one row per call.
+//!
+//! A row names the call, says when the seccomp filter must stop it, which of
+//! its arguments are paths, directory fds and flags, and how each argument
+//! prints. The filter, the decoder, the policy and the strace-like printer
+//! all read this table: adding a call is adding a row.
+
+use super::consts::*;
+
+/// When the seccomp filter stops a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trap {
+    /// Every time.
+    Always,
+    /// When `args[arg] & mask != 0` (low 32 bits).
+    IfAnyBit(u8, u32),
+    /// When `args[arg] != value` (low 32 bits).
+    IfNotEqual(u8, u32),
+}
+
+/// Which modes need the call to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// Confining writes.
+    Writes,
+    /// Denying the network.
+    Network,
+    /// Keeping the process tree traced (clone with `CLONE_UNTRACED`, clone3).
+    Tree,
+}
+
+/// Whether the last component of a path operand is followed if it is a symlink.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Follow {
+    /// Always followed.
+    Always,
+    /// Never followed (the call acts on the link itself).
+    Never,
+    /// Followed unless `args[arg] & flag != 0` (`AT_SYMLINK_NOFOLLOW`).
+    UnlessFlag(u8, u64),
+    /// Followed only if `args[arg] & flag != 0` (`AT_SYMLINK_FOLLOW`).
+    IfFlag(u8, u64),
+    /// Open flags: followed unless `O_NOFOLLOW` or `O_CREAT|O_EXCL`.
+    OpenFlags,
+}
+
+/// What the call requires of its target, so that a call the kernel would
+/// fail anyway gets the kernel's errno and no violation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exist {
+    /// It may or may not exist.
+    Any,
+    /// It must exist, else `ENOENT`.
+    Must,
+    /// It must not exist, else `EEXIST`.
+    MustNot,
+    /// Derived from open flags: `O_CREAT|O_EXCL` → must not,
+    /// `O_CREAT` → any, otherwise must.
+    OpenFlags,
+}
+
+/// One path operand of a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PathArg {
+    /// Argument holding the directory fd (`*at` calls) or the fd itself
+    /// (`fchmod`); `None` means `AT_FDCWD`.
+    pub dirfd: Option<u8>,
+    /// Argument holding the path pointer; `None` means the fd itself.
+    pub path: Option<u8>,
+    /// Whether the last symlink is followed.
+    pub follow: Follow,
+    /// Argument and flag that make an empty path mean the fd (`AT_EMPTY_PATH`).
+    pub empty_path: Option<(u8, u64)>,
+    /// Whether a NULL path means the fd (`utimensat`, `futimesat`).
+    pub null_is_fd: bool,
+    /// What the call requires of the target.
+    pub exist: Exist,
+}
+
+/// How a trapped call is judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Writes to its path operands.
+    Write,
+    /// An open whose write intent comes from the flags in argument `n`.
+    Open(u8),
+    /// `openat2`: flags in a `struct open_how` (pointer, size arguments).
+    OpenHow(u8, u8),
+    /// Cannot be checked: denied with a violation while writes are confined.
+    DenyWrite,
+    /// `socket(family, ...)`.
+    Socket,
+    /// A call with a destination address (pointer, length arguments).
+    SockAddr(u8, u8),
+    /// `sendmsg`: the destination is in a `struct msghdr`.
+    SendMsg,
+    /// `sendmmsg`: an array of `struct mmsghdr` (pointer, count).
+    SendMmsg,
+    /// `bind`: a unix socket path creates a file.
+    Bind,
+    /// `ptrace`: attaching to another process is denied.
+    Ptrace,
+    /// Writing another process's memory is denied.
+    DenyAlways,
+    /// `clone`: `CLONE_UNTRACED` is cleared.
+    Clone,
+    /// `clone3`: flags in memory; `CLONE_UNTRACED` makes it fail with `ENOSYS`.
+    Clone3,
+}
+
+/// How an argument prints in the strace-like form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fmt {
+    /// A file descriptor (`AT_FDCWD` by name).
+    Fd,
+    /// A NUL-terminated path.
+    Path,
+    /// Open flags (`O_WRONLY|O_CREAT`).
+    OpenFlags,
+    /// An octal mode.
+    Mode,
+    /// `AT_*` flags.
+    AtFlags,
+    /// A signed integer.
+    Int,
+    /// Anything else: hexadecimal.
+    Hex,
+}
+
+/// One row: everything catbox knows about a call it may stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyscallDesc {
+    /// The call's name, as in the violation records (`openat`).
+    pub name: &'static str,
+    /// Which mode needs the stop.
+    pub need: Need,
+    /// When the filter stops it.
+    pub trap: Trap,
+    /// How it is judged.
+    pub kind: Kind,
+    /// Its path operands, in argument order.
+    pub paths: &'static [PathArg],
+    /// How each argument prints.
+    pub fmt: &'static [Fmt],
+}
+
+const fn p(dirfd: Option<u8>, path: Option<u8>, follow: Follow, exist: Exist) -> PathArg {
+    PathArg {
+        dirfd,
+        path,
+        follow,
+        empty_path: None,
+        null_is_fd: false,
+        exist,
+    }
+}
+
+const fn with_empty(mut a: PathArg, arg: u8, flag: u64) -> PathArg {
+    a.empty_path = Some((arg, flag));
+    a
+}
+
+const fn with_null(mut a: PathArg) -> PathArg {
+    a.null_is_fd = true;
+    a
+}
+
+const fn row(
+    name: &'static str,
+    trap: Trap,
+    kind: Kind,
+    paths: &'static [PathArg],
+    fmt: &'static [Fmt],
+) -> SyscallDesc {
+    SyscallDesc {
+        name,
+        need: Need::Writes,
+        trap,
+        kind,
+        paths,
+        fmt,
+    }
+}
+
+const fn net(name: &'static str, trap: Trap, kind: Kind, fmt: &'static [Fmt]) -> SyscallDesc {
+    SyscallDesc {
+        name,
+        need: Need::Network,
+        trap,
+        kind,
+        paths: &[],
+        fmt,
+    }
+}
+
+use Exist::{Any, Must, MustNot};
+use Fmt::{AtFlags, Fd, Hex, Int, Mode, OpenFlags as OFl, Path};
+use Follow::{Always, Never};
+use Trap::Always as T;
+
+const W: Kind = Kind::Write;
+const AT: Option<u8> = None;
+const NOFOLLOW: u64 = AT_SYMLINK_NOFOLLOW;
+
+/// Every call catbox may stop.
+pub static TABLE: &[SyscallDesc] = &[
+    // --- opens: stop only with write intent ---
+    row(
+        "open",
+        Trap::IfAnyBit(1, O_WRITE_MASK),
+        Kind::Open(1),
+        &[p(AT, Some(0), Follow::OpenFlags, Exist::OpenFlags)],
+        &[Path, OFl, Mode],
+    ),
+    row(
+        "openat",
+        Trap::IfAnyBit(2, O_WRITE_MASK),
+        Kind::Open(2),
+        &[p(Some(0), Some(1), Follow::OpenFlags, Exist::OpenFlags)],
+        &[Fd, Path, OFl, Mode],
+    ),
+    row("creat", T, W, &[p(AT, Some(0), Always, Any)], &[Path, Mode]),
+    row(
+        "openat2",
+        T,
+        Kind::OpenHow(2, 3),
+        &[p(Some(0), Some(1), Follow::OpenFlags, Exist::OpenFlags)],
+        &[Fd, Path, Hex, Int],
+    ),
+    row(
+        "open_by_handle_at",
+        Trap::IfAnyBit(2, O_WRITE_MASK),
+        Kind::DenyWrite,
+        &[p(Some(0), None, Always, Any)],
+        &[Fd, Hex, OFl],
+    ),
+    row(
+        "name_to_handle_at",
+        T,
+        W,
+        &[with_empty(
+            p(Some(0), Some(1), Follow::IfFlag(4, AT_SYMLINK_FOLLOW), Any),
+            4,
+            AT_EMPTY_PATH,
+        )],
+        &[Fd, Path, Hex, Hex, AtFlags],
+    ),
+    // --- names ---
+    row(
+        "truncate",
+        T,
+        W,
+        &[p(AT, Some(0), Always, Must)],
+        &[Path, Int],
+    ),
+    row(
+        "mkdir",
+        T,
+        W,
+        &[p(AT, Some(0), Never, MustNot)],
+        &[Path, Mode],
+    ),
+    row(
+        "mkdirat",
+        T,
+        W,
+        &[p(Some(0), Some(1), Never, MustNot)],
+        &[Fd, Path, Mode],
+    ),
+    row("rmdir", T, W, &[p(AT, Some(0), Never, Must)], &[Path]),
+    row("unlink", T, W, &[p(AT, Some(0), Never, Must)], &[Path]),
+    row(
+        "unlinkat",
+        T,
+        W,
+        &[p(Some(0), Some(1), Never, Must)],
+        &[Fd, Path, AtFlags],
+    ),
+    row(
+        "rename",
+        T,
+        W,
+        &[p(AT, Some(0), Never, Must), p(AT, Some(1), Never, Any)],
+        &[Path, Path],
+    ),
+    row(
+        "renameat",
+        T,
+        W,
+        &[
+            p(Some(0), Some(1), Never, Must),
+            p(Some(2), Some(3), Never, Any),
+        ],
+        &[Fd, Path, Fd, Path],
+    ),
+    row(
+        "renameat2",
+        T,
+        W,
+        &[
+            p(Some(0), Some(1), Never, Must),
+            p(Some(2), Some(3), Never, Any),
+        ],
+        &[Fd, Path, Fd, Path, Hex],
+    ),
+    row(
+        "link",
+        T,
+        W,
+        &[p(AT, Some(0), Never, Must), p(AT, Some(1), Never, MustNot)],
+        &[Path, Path],
+    ),
+    row(
+        "linkat",
+        T,
+        W,
+        &[
+            with_empty(
+                p(Some(0), Some(1), Follow::IfFlag(4, AT_SYMLINK_FOLLOW), Must),
+                4,
+                AT_EMPTY_PATH,
+            ),
+            p(Some(2), Some(3), Never, MustNot),
+        ],
+        &[Fd, Path, Fd, Path, AtFlags],
+    ),
+    row(
+        "symlink",
+        T,
+        W,
+        &[p(AT, Some(1), Never, MustNot)],
+        &[Path, Path],
+    ),
+    row(
+        "symlinkat",
+        T,
+        W,
+        &[p(Some(1), Some(2), Never, MustNot)],
+        &[Path, Fd, Path],
+    ),
+    row(
+        "mknod",
+        T,
+        W,
+        &[p(AT, Some(0), Never, MustNot)],
+        &[Path, Mode, Hex],
+    ),
+    row(
+        "mknodat",
+        T,
+        W,
+        &[p(Some(0), Some(1), Never, MustNot)],
+        &[Fd, Path, Mode, Hex],
+    ),
+    // --- metadata ---
+    row(
+        "chmod",
+        T,
+        W,
+        &[p(AT, Some(0), Always, Must)],
+        &[Path, Mode],
+    ),
+    row(
+        "fchmod",
+        T,
+        W,
+        &[p(Some(0), None, Always, Must)],
+        &[Fd, Mode],
+    ),
+    row(
+        "fchmodat",
+        T,
+        W,
+        &[p(Some(0), Some(1), Always, Must)],
+        &[Fd, Path, Mode],
+    ),
+    row(
+        "fchmodat2",
+        T,
+        W,
+        &[with_empty(
+            p(Some(0), Some(1), Follow::UnlessFlag(3, NOFOLLOW), Must),
+            3,
+            AT_EMPTY_PATH,
+        )],
+        &[Fd, Path, Mode, AtFlags],
+    ),
+    row(
+        "chown",
+        T,
+        W,
+        &[p(AT, Some(0), Always, Must)],
+        &[Path, Int, Int],
+    ),
+    row(
+        "lchown",
+        T,
+        W,
+        &[p(AT, Some(0), Never, Must)],
+        &[Path, Int, Int],
+    ),
+    row(
+        "fchown",
+        T,
+        W,
+        &[p(Some(0), None, Always, Must)],
+        &[Fd, Int, Int],
+    ),
+    row(
+        "fchownat",
+        T,
+        W,
+        &[with_empty(
+            p(Some(0), Some(1), Follow::UnlessFlag(4, NOFOLLOW), Must),
+            4,
+            AT_EMPTY_PATH,
+        )],
+        &[Fd, Path, Int, Int, AtFlags],
+    ),
+    row("utime", T, W, &[p(AT, Some(0), Always, Must)], &[Path, Hex]),
+    row(
+        "utimes",
+        T,
+        W,
+        &[p(AT, Some(0), Always, Must)],
+        &[Path, Hex],
+    ),
+    row(
+        "futimesat",
+        T,
+        W,
+        &[with_null(p(Some(0), Some(1), Always, Must))],
+        &[Fd, Path, Hex],
+    ),
+    row(
+        "utimensat",
+        T,
+        W,
+        &[with_null(with_empty(
+            p(Some(0), Some(1), Follow::UnlessFlag(3, NOFOLLOW), Must),
+            3,
+            AT_EMPTY_PATH,
+        ))],
+        &[Fd, Path, Hex, AtFlags],
+    ),
+    row(
+        "setxattr",
+        T,
+        W,
+        &[p(AT, Some(0), Always, Must)],
+        &[Path, Path, Hex, Int, Hex],
+    ),
+    row(
+        "lsetxattr",
+        T,
+        W,
+        &[p(AT, Some(0), Never, Must)],
+        &[Path, Path, Hex, Int, Hex],
+    ),
+    row(
+        "fsetxattr",
+        T,
+        W,
+        &[p(Some(0), None, Always, Must)],
+        &[Fd, Path, Hex, Int, Hex],
+    ),
+    row(
+        "removexattr",
+        T,
+        W,
+        &[p(AT, Some(0), Always, Must)],
+        &[Path, Path],
+    ),
+    row(
+        "lremovexattr",
+        T,
+        W,
+        &[p(AT, Some(0), Never, Must)],
+        &[Path, Path],
+    ),
+    row(
+        "fremovexattr",
+        T,
+        W,
+        &[p(Some(0), None, Always, Must)],
+        &[Fd, Path],
+    ),
+    row(
+        "setxattrat",
+        T,
+        W,
+        &[with_empty(
+            p(Some(0), Some(1), Follow::UnlessFlag(2, NOFOLLOW), Must),
+            2,
+            AT_EMPTY_PATH,
+        )],
+        &[Fd, Path, AtFlags, Path, Hex, Int],
+    ),
+    row(
+        "removexattrat",
+        T,
+        W,
+        &[with_empty(
+            p(Some(0), Some(1), Follow::UnlessFlag(2, NOFOLLOW), Must),
+            2,
+            AT_EMPTY_PATH,
+        )],
+        &[Fd, Path, AtFlags, Path],
+    ),
+    row(
+        "file_setattr",
+        T,
+        W,
+        &[with_empty(
+            p(Some(0), Some(1), Follow::UnlessFlag(4, NOFOLLOW), Must),
+            4,
+            AT_EMPTY_PATH,
+        )],
+        &[Fd, Path, Hex, Int, AtFlags],
+    ),
+    // --- mounts and roots ---
+    row(
+        "mount",
+        T,
+        W,
+        &[p(AT, Some(1), Always, Any)],
+        &[Path, Path, Path, Hex, Hex],
+    ),
+    row(
+        "umount2",
+        T,
+        W,
+        &[p(AT, Some(0), Follow::UnlessFlag(1, UMOUNT_NOFOLLOW), Any)],
+        &[Path, Hex],
+    ),
+    row(
+        "pivot_root",
+        T,
+        W,
+        &[p(AT, Some(0), Always, Any), p(AT, Some(1), Always, Any)],
+        &[Path, Path],
+    ),
+    row("chroot", T, W, &[p(AT, Some(0), Always, Any)], &[Path]),
+    row(
+        "move_mount",
+        T,
+        W,
+        &[p(Some(2), Some(3), Always, Any)],
+        &[Fd, Path, Fd, Path, Hex],
+    ),
+    row(
+        "mount_setattr",
+        T,
+        W,
+        &[p(Some(0), Some(1), Always, Any)],
+        &[Fd, Path, Hex, Hex, Int],
+    ),
+    row("io_uring_setup", T, Kind::DenyWrite, &[], &[Int, Hex]),
+    row("bind", T, Kind::Bind, &[], &[Fd, Hex, Int]),
+    // --- network ---
+    net(
+        "socket",
+        Trap::IfNotEqual(0, AF_UNIX),
+        Kind::Socket,
+        &[Int, Int, Int],
+    ),
+    net("connect", T, Kind::SockAddr(1, 2), &[Fd, Hex, Int]),
+    net(
+        "sendto",
+        Trap::IfNotEqual(4, 0),
+        Kind::SockAddr(4, 5),
+        &[Fd, Hex, Int, Hex, Hex, Int],
+    ),
+    net("sendmsg", T, Kind::SendMsg, &[Fd, Hex, Hex]),
+    net("sendmmsg", T, Kind::SendMmsg, &[Fd, Hex, Int, Hex]),
+    // --- the process tree ---
+    SyscallDesc {
+        name: "ptrace",
+        need: Need::Tree,
+        trap: T,
+        kind: Kind::Ptrace,
+        paths: &[],
+        fmt: &[Int, Int, Hex, Hex],
+    },
+    SyscallDesc {
+        name: "process_vm_writev",
+        need: Need::Tree,
+        trap: T,
+        kind: Kind::DenyAlways,
+        paths: &[],
+        fmt: &[Int, Hex, Int, Hex, Int, Hex],
+    },
+    SyscallDesc {
+        name: "clone",
+        need: Need::Tree,
+        trap: Trap::IfAnyBit(0, CLONE_UNTRACED as u32),
+        kind: Kind::Clone,
+        paths: &[],
+        fmt: &[Hex, Hex, Hex, Hex, Hex],
+    },
+    SyscallDesc {
+        name: "clone3",
+        need: Need::Tree,
+        trap: T,
+        kind: Kind::Clone3,
+        paths: &[],
+        fmt: &[Hex, Int],
+    },
+];

@@ -1,0 +1,623 @@
+//! Path resolution in the tracee's context.
+//!
+//! A path is resolved as the kernel would resolve it for the tracee: relative
+//! to the tracee's cwd or to one of its fds, with `/proc/self` meaning the
+//! tracee, following or not following the last symlink as the call does.
+//! The walk works on file descriptors (`openat` with `O_PATH`), not strings,
+//! so that a cwd or fd deeper than `PATH_MAX` still resolves; only the final
+//! directory is turned into a string, through `/proc/self/fd/N`, with a
+//! walk up the tree when that string would be too long.
+//!
+//! The common case costs a handful of calls: one `openat2` of the parent
+//! directory with `RESOLVE_NO_SYMLINKS`, one `readlink` of it, one `fstatat`
+//! of the last component. Paths with symlinks take the slower
+//! component-by-component walk.
+
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+use crate::decode::consts::AT_FDCWD;
+
+/// An errno value from a failed resolution: the call would fail with it.
+pub type Errno = i32;
+
+const MAX_LINKS: u32 = 40;
+const PATH_MAX: usize = libc::PATH_MAX as usize;
+
+/// What a resolved path names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// Nothing exists there yet (the last component is kept as written).
+    Missing,
+    /// An existing file of this type (`S_IFMT` bits).
+    Exists(u32),
+    /// Not a path at all: a pipe, socket or anonymous inode reached through
+    /// an fd (`pipe:[123]`).
+    NotAPath,
+}
+
+impl Target {
+    /// Whether something exists there.
+    pub fn exists(self) -> bool {
+        !matches!(self, Target::Missing)
+    }
+
+    /// Whether it is an existing character device.
+    pub fn is_char_device(self) -> bool {
+        matches!(self, Target::Exists(m) if m == libc::S_IFCHR)
+    }
+}
+
+/// How the path to resolve is given.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// The tracee's thread id.
+    pub tid: i32,
+    /// The directory fd (`AT_FDCWD` for the cwd) or, when `path` is `None`,
+    /// the fd that is the target itself.
+    pub dirfd: i32,
+    /// The path as the tracee gave it, or `None` for "the fd itself".
+    pub path: Option<&'a [u8]>,
+    /// Whether a symlink in the last component is followed.
+    pub follow: bool,
+    /// `RESOLVE_IN_ROOT`: an absolute path starts at `dirfd`.
+    pub in_root: bool,
+}
+
+/// Resolves tracee paths; holds the reusable buffers and the facts learnt
+/// once at start-up.
+#[derive(Debug)]
+pub struct Resolver {
+    proc_dev: u64,
+    root: OwnedFd,
+    name: Vec<u8>,
+    has_openat2: bool,
+}
+
+fn errno() -> Errno {
+    std::io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(libc::EIO)
+}
+
+/// A NUL-terminated copy of `bytes` in `buf` (reused), or `ENAMETOOLONG`.
+fn cstr<'b>(buf: &'b mut Vec<u8>, bytes: &[u8]) -> Result<&'b libc::c_char, Errno> {
+    if bytes.len() > PATH_MAX || bytes.contains(&0) {
+        return Err(libc::ENAMETOOLONG);
+    }
+    buf.clear();
+    buf.extend_from_slice(bytes);
+    buf.push(0);
+    // SAFETY: the buffer is NUL-terminated and lives as long as the borrow.
+    Ok(unsafe { &*(buf.as_ptr() as *const libc::c_char) })
+}
+
+/// A small stack string for `/proc/<n>/...` names.
+struct ProcName {
+    buf: [u8; 64],
+    len: usize,
+}
+
+impl ProcName {
+    fn new() -> ProcName {
+        ProcName {
+            buf: [0; 64],
+            len: 0,
+        }
+    }
+    fn push(&mut self, s: &[u8]) -> &mut Self {
+        let n = s.len().min(self.buf.len() - 1 - self.len);
+        self.buf[self.len..self.len + n].copy_from_slice(&s[..n]);
+        self.len += n;
+        self
+    }
+    fn num(&mut self, v: i64) -> &mut Self {
+        let mut tmp = [0u8; 24];
+        let mut i = tmp.len();
+        let neg = v < 0;
+        let mut u = v.unsigned_abs();
+        loop {
+            i -= 1;
+            tmp[i] = b'0' + (u % 10) as u8;
+            u /= 10;
+            if u == 0 {
+                break;
+            }
+        }
+        if neg {
+            i -= 1;
+            tmp[i] = b'-';
+        }
+        self.push(&tmp[i..])
+    }
+    fn as_ptr(&mut self) -> *const libc::c_char {
+        self.buf[self.len] = 0;
+        self.buf.as_ptr() as *const libc::c_char
+    }
+}
+
+fn open_at(dir: RawFd, name: *const libc::c_char, flags: i32) -> Result<OwnedFd, Errno> {
+    // SAFETY: `name` is a valid NUL-terminated string; the returned fd is
+    // owned by nobody else.
+    let fd = unsafe { libc::openat(dir, name, flags | libc::O_CLOEXEC, 0) };
+    if fd < 0 {
+        Err(errno())
+    } else {
+        // SAFETY: fd was just returned by openat and is not owned elsewhere.
+        Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    }
+}
+
+fn stat_at(dir: RawFd, name: *const libc::c_char, flags: i32) -> Result<libc::stat, Errno> {
+    // SAFETY: an all-zero `stat` is a valid value; fstatat fills it.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: valid pointers for the duration of the call.
+    let r = unsafe { libc::fstatat(dir, name, &mut st, flags) };
+    if r < 0 {
+        Err(errno())
+    } else {
+        Ok(st)
+    }
+}
+
+fn fstat(fd: RawFd) -> Result<libc::stat, Errno> {
+    stat_at(fd, c"".as_ptr(), libc::AT_EMPTY_PATH)
+}
+
+fn read_link_at(dir: RawFd, name: *const libc::c_char, out: &mut Vec<u8>) -> Result<(), Errno> {
+    out.clear();
+    out.reserve(PATH_MAX + 1);
+    // SAFETY: the buffer has capacity PATH_MAX + 1; readlinkat writes at
+    // most that many bytes and returns how many.
+    let n = unsafe {
+        libc::readlinkat(
+            dir,
+            name,
+            out.as_mut_ptr() as *mut libc::c_char,
+            PATH_MAX + 1,
+        )
+    };
+    if n < 0 {
+        return Err(errno());
+    }
+    let n = n as usize;
+    if n > PATH_MAX {
+        return Err(libc::ENAMETOOLONG);
+    }
+    // SAFETY: readlinkat initialised the first n bytes.
+    unsafe { out.set_len(n) };
+    Ok(())
+}
+
+fn split_last(p: &[u8]) -> (&[u8], Option<&[u8]>, bool) {
+    let mut end = p.len();
+    while end > 1 && p[end - 1] == b'/' {
+        end -= 1;
+    }
+    let trailing = end < p.len();
+    let p = &p[..end];
+    if p == b"/" {
+        return (p, None, trailing);
+    }
+    let (dir, last) = match p.iter().rposition(|&c| c == b'/') {
+        Some(0) => (&p[..1], &p[1..]),
+        Some(i) => (&p[..i], &p[i + 1..]),
+        None => (&p[..0], p),
+    };
+    if last == b"." || last == b".." {
+        (p, None, trailing)
+    } else {
+        (dir, Some(last), trailing)
+    }
+}
+
+enum Fd<'a> {
+    Borrowed(RawFd, std::marker::PhantomData<&'a ()>),
+    Owned(OwnedFd),
+}
+
+impl Fd<'_> {
+    fn raw(&self) -> RawFd {
+        match self {
+            Fd::Borrowed(fd, _) => *fd,
+            Fd::Owned(fd) => fd.as_raw_fd(),
+        }
+    }
+}
+
+impl Resolver {
+    /// Prepare a resolver: opens `/` and learns the device of `/proc`.
+    pub fn new() -> std::io::Result<Resolver> {
+        let root = open_at(AT_FDCWD, c"/".as_ptr(), libc::O_PATH | libc::O_DIRECTORY)
+            .map_err(std::io::Error::from_raw_os_error)?;
+        let proc_dev = stat_at(AT_FDCWD, c"/proc".as_ptr(), 0)
+            .map(|s| s.st_dev)
+            .map_err(std::io::Error::from_raw_os_error)?;
+        Ok(Resolver {
+            proc_dev,
+            root,
+            name: Vec::with_capacity(PATH_MAX + 1),
+            has_openat2: true,
+        })
+    }
+
+    /// Resolve `req`, writing the canonical path into `out`.
+    pub fn resolve(&mut self, req: &Request<'_>, out: &mut Vec<u8>) -> Result<Target, Errno> {
+        out.clear();
+        let path = match req.path {
+            None => {
+                let fd = self.base(req.tid, req.dirfd)?;
+                let st = fstat(fd.as_raw_fd())?;
+                self.fd_path(fd.as_raw_fd(), out)?;
+                if out.first() != Some(&b'/') {
+                    return Ok(Target::NotAPath);
+                }
+                return Ok(Target::Exists(st.st_mode & libc::S_IFMT));
+            }
+            Some(p) if p.is_empty() => return Err(libc::ENOENT),
+            Some(p) => p,
+        };
+        let mut links = 0;
+        if path[0] == b'/' && !req.in_root {
+            let root = Fd::Borrowed(self.root.as_raw_fd(), std::marker::PhantomData);
+            self.walk(req.tid, root, path, req.follow, &mut links, out)
+        } else {
+            let base = self.base(req.tid, req.dirfd)?;
+            let p = if req.in_root {
+                let n = path.iter().take_while(|&&c| c == b'/').count();
+                if n == path.len() {
+                    &b"."[..]
+                } else {
+                    &path[n..]
+                }
+            } else {
+                path
+            };
+            self.walk(req.tid, Fd::Owned(base), p, req.follow, &mut links, out)
+        }
+    }
+
+    /// An `O_PATH` fd for the tracee's cwd or one of its fds.
+    fn base(&mut self, tid: i32, dirfd: i32) -> Result<OwnedFd, Errno> {
+        let mut n = ProcName::new();
+        n.push(b"/proc/").num(tid as i64);
+        if dirfd == AT_FDCWD {
+            n.push(b"/cwd");
+        } else {
+            if dirfd < 0 {
+                return Err(libc::EBADF);
+            }
+            n.push(b"/fd/").num(dirfd as i64);
+        }
+        open_at(AT_FDCWD, n.as_ptr(), libc::O_PATH).map_err(|e| {
+            if e == libc::ENOENT && dirfd != AT_FDCWD {
+                libc::EBADF
+            } else {
+                e
+            }
+        })
+    }
+
+    fn walk(
+        &mut self,
+        tid: i32,
+        base: Fd<'_>,
+        path: &[u8],
+        follow: bool,
+        links: &mut u32,
+        out: &mut Vec<u8>,
+    ) -> Result<Target, Errno> {
+        let (dir, last, trailing) = split_last(path);
+        let parent = if dir.is_empty() {
+            base
+        } else {
+            Fd::Owned(self.open_dir(tid, base.raw(), dir, links)?)
+        };
+        let Some(last) = last else {
+            self.fd_path(parent.raw(), out)?;
+            return Ok(Target::Exists(libc::S_IFDIR));
+        };
+        if last.len() > 255 {
+            return Err(libc::ENAMETOOLONG);
+        }
+        let name = cstr(&mut self.name, last)?;
+        match stat_at(parent.raw(), name, libc::AT_SYMLINK_NOFOLLOW) {
+            Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFLNK && (follow || trailing) => {
+                *links += 1;
+                if *links > MAX_LINKS {
+                    return Err(libc::ELOOP);
+                }
+                if st.st_dev == self.proc_dev {
+                    let fd = self.proc_link(tid, parent.raw(), last, 0)?;
+                    let st = fstat(fd.as_raw_fd())?;
+                    self.fd_path(fd.as_raw_fd(), out)?;
+                    if out.first() != Some(&b'/') {
+                        return Ok(Target::NotAPath);
+                    }
+                    return Ok(Target::Exists(st.st_mode & libc::S_IFMT));
+                }
+                let mut target = Vec::new();
+                let name = cstr(&mut self.name, last)?;
+                read_link_at(parent.raw(), name, &mut target)?;
+                if trailing {
+                    target.push(b'/');
+                }
+                if target.first() == Some(&b'/') {
+                    let root = Fd::Borrowed(self.root.as_raw_fd(), std::marker::PhantomData);
+                    self.walk(tid, root, &target, follow, links, out)
+                } else {
+                    self.walk(tid, parent, &target, follow, links, out)
+                }
+            }
+            Ok(st) => {
+                self.join(parent.raw(), last, out)?;
+                Ok(Target::Exists(st.st_mode & libc::S_IFMT))
+            }
+            Err(libc::ENOENT) => {
+                self.join(parent.raw(), last, out)?;
+                Ok(Target::Missing)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn join(&mut self, dir: RawFd, last: &[u8], out: &mut Vec<u8>) -> Result<(), Errno> {
+        self.fd_path(dir, out)?;
+        if out.last() != Some(&b'/') {
+            out.push(b'/');
+        }
+        out.extend_from_slice(last);
+        Ok(())
+    }
+
+    /// Follow a symlink that lives on procfs: `self` and `thread-self` mean
+    /// the tracee; other proc links (`fd/N`, `cwd`, `exe`) are magic links,
+    /// followed by opening them, which the kernel resolves for the process
+    /// they belong to.
+    fn proc_link(
+        &mut self,
+        tid: i32,
+        dir: RawFd,
+        name: &[u8],
+        flags: i32,
+    ) -> Result<OwnedFd, Errno> {
+        if name == b"self" || name == b"thread-self" {
+            let mut n = ProcName::new();
+            n.num(tid as i64);
+            return open_at(dir, n.as_ptr(), libc::O_PATH | libc::O_DIRECTORY);
+        }
+        let c = cstr(&mut self.name, name)?;
+        open_at(dir, c, libc::O_PATH | flags)
+    }
+
+    /// Open directory `path` relative to `base`, in the tracee's context.
+    fn open_dir(
+        &mut self,
+        tid: i32,
+        base: RawFd,
+        path: &[u8],
+        links: &mut u32,
+    ) -> Result<OwnedFd, Errno> {
+        if self.has_openat2 {
+            let how = OpenHow {
+                flags: (libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) as u64,
+                mode: 0,
+                resolve: RESOLVE_NO_SYMLINKS,
+            };
+            let c = cstr(&mut self.name, path)?;
+            // SAFETY: valid pointers; openat2 returns a new fd or -1.
+            let fd = unsafe {
+                libc::syscall(
+                    libc::SYS_openat2,
+                    base,
+                    c as *const libc::c_char,
+                    &how as *const OpenHow,
+                    std::mem::size_of::<OpenHow>(),
+                )
+            };
+            if fd >= 0 {
+                // SAFETY: fd was just returned by openat2.
+                return Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) });
+            }
+            match errno() {
+                libc::ELOOP | libc::EXDEV | libc::EAGAIN => {}
+                libc::ENOSYS => self.has_openat2 = false,
+                e => return Err(e),
+            }
+        }
+        self.walk_dir(tid, base, path, links)
+    }
+
+    /// The component-by-component walk, used when the path has symlinks.
+    fn walk_dir(
+        &mut self,
+        tid: i32,
+        base: RawFd,
+        path: &[u8],
+        links: &mut u32,
+    ) -> Result<OwnedFd, Errno> {
+        let start = if path.first() == Some(&b'/') {
+            self.root.as_raw_fd()
+        } else {
+            base
+        };
+        let mut cur = open_at(start, c".".as_ptr(), libc::O_PATH | libc::O_DIRECTORY)?;
+        for comp in path.split(|&c| c == b'/') {
+            if comp.is_empty() || comp == b"." {
+                continue;
+            }
+            if comp.len() > 255 {
+                return Err(libc::ENAMETOOLONG);
+            }
+            let c = cstr(&mut self.name, comp)?;
+            match open_at(
+                cur.as_raw_fd(),
+                c,
+                libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW,
+            ) {
+                Ok(fd) => cur = fd,
+                Err(libc::ENOTDIR) | Err(libc::ELOOP) => {
+                    let c = cstr(&mut self.name, comp)?;
+                    let st = stat_at(cur.as_raw_fd(), c, libc::AT_SYMLINK_NOFOLLOW)?;
+                    if st.st_mode & libc::S_IFMT != libc::S_IFLNK {
+                        return Err(libc::ENOTDIR);
+                    }
+                    *links += 1;
+                    if *links > MAX_LINKS {
+                        return Err(libc::ELOOP);
+                    }
+                    cur = if st.st_dev == self.proc_dev {
+                        self.proc_link(tid, cur.as_raw_fd(), comp, libc::O_DIRECTORY)?
+                    } else {
+                        let mut target = Vec::new();
+                        let c = cstr(&mut self.name, comp)?;
+                        read_link_at(cur.as_raw_fd(), c, &mut target)?;
+                        self.walk_dir(tid, cur.as_raw_fd(), &target, links)?
+                    };
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(cur)
+    }
+
+    /// The path of one of catbox's own fds, as the kernel names it.
+    fn fd_path(&mut self, fd: RawFd, out: &mut Vec<u8>) -> Result<(), Errno> {
+        let mut n = ProcName::new();
+        n.push(b"/proc/self/fd/").num(fd as i64);
+        match read_link_at(AT_FDCWD, n.as_ptr(), out) {
+            Ok(()) => Ok(()),
+            Err(libc::ENAMETOOLONG) => walk_up(fd, out),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+const RESOLVE_NO_SYMLINKS: u64 = 0x04;
+
+/// `struct open_how` of openat2(2).
+#[repr(C)]
+#[derive(Debug, Default, Clone, Copy)]
+pub struct OpenHow {
+    /// Open flags.
+    pub flags: u64,
+    /// Creation mode.
+    pub mode: u64,
+    /// `RESOLVE_*` flags.
+    pub resolve: u64,
+}
+
+/// The path of a directory too deep for `/proc/self/fd/N`: walk up with
+/// `..`, finding each directory's name in its parent.
+fn walk_up(fd: RawFd, out: &mut Vec<u8>) -> Result<(), Errno> {
+    let mut names: Vec<Vec<u8>> = Vec::new();
+    let mut cur = open_at(fd, c".".as_ptr(), libc::O_PATH | libc::O_DIRECTORY)?;
+    loop {
+        let st = fstat(cur.as_raw_fd())?;
+        let parent = open_at(
+            cur.as_raw_fd(),
+            c"..".as_ptr(),
+            libc::O_RDONLY | libc::O_DIRECTORY,
+        )?;
+        let pst = fstat(parent.as_raw_fd())?;
+        if pst.st_dev == st.st_dev && pst.st_ino == st.st_ino {
+            break;
+        }
+        let name = find_name(&parent, &st)?;
+        names.push(name);
+        cur = parent;
+    }
+    out.clear();
+    for n in names.iter().rev() {
+        out.push(b'/');
+        out.extend_from_slice(n);
+    }
+    if out.is_empty() {
+        out.push(b'/');
+    }
+    Ok(())
+}
+
+fn find_name(parent: &OwnedFd, child: &libc::stat) -> Result<Vec<u8>, Errno> {
+    let dup = open_at(
+        parent.as_raw_fd(),
+        c".".as_ptr(),
+        libc::O_RDONLY | libc::O_DIRECTORY,
+    )?;
+    // SAFETY: fdopendir takes ownership of the fd on success.
+    let dir = unsafe { libc::fdopendir(std::os::fd::IntoRawFd::into_raw_fd(dup)) };
+    if dir.is_null() {
+        return Err(errno());
+    }
+    let mut found = None;
+    loop {
+        // SAFETY: dir is a valid DIR*; readdir returns NULL at the end.
+        let ent = unsafe { libc::readdir(dir) };
+        if ent.is_null() {
+            break;
+        }
+        // SAFETY: d_name is NUL-terminated within the dirent.
+        let name = unsafe { std::ffi::CStr::from_ptr((*ent).d_name.as_ptr()) };
+        let b = name.to_bytes();
+        if b == b"." || b == b".." {
+            continue;
+        }
+        if let Ok(st) = stat_at(parent.as_raw_fd(), name.as_ptr(), libc::AT_SYMLINK_NOFOLLOW) {
+            if st.st_dev == child.st_dev && st.st_ino == child.st_ino {
+                found = Some(b.to_vec());
+                break;
+            }
+        }
+    }
+    // SAFETY: dir came from fdopendir and is closed once.
+    unsafe { libc::closedir(dir) };
+    found.ok_or(libc::ENOENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_last_cases() {
+        assert_eq!(split_last(b"a/b"), (&b"a"[..], Some(&b"b"[..]), false));
+        assert_eq!(split_last(b"/b"), (&b"/"[..], Some(&b"b"[..]), false));
+        assert_eq!(split_last(b"b"), (&b""[..], Some(&b"b"[..]), false));
+        assert_eq!(split_last(b"a/b/"), (&b"a"[..], Some(&b"b"[..]), true));
+        assert_eq!(split_last(b"/"), (&b"/"[..], None, false));
+        assert_eq!(split_last(b"a/.."), (&b"a/.."[..], None, false));
+    }
+
+    #[test]
+    fn resolves_own_cwd_and_proc_self() {
+        let mut r = Resolver::new().unwrap();
+        let tid = std::process::id() as i32;
+        let mut out = Vec::new();
+        let req = Request {
+            tid,
+            dirfd: AT_FDCWD,
+            path: Some(b"x-missing"),
+            follow: true,
+            in_root: false,
+        };
+        assert_eq!(r.resolve(&req, &mut out).unwrap(), Target::Missing);
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(out, format!("{}/x-missing", cwd.display()).into_bytes());
+        let req = Request {
+            tid,
+            dirfd: AT_FDCWD,
+            path: Some(b"/proc/self/cwd/y"),
+            follow: true,
+            in_root: false,
+        };
+        r.resolve(&req, &mut out).unwrap();
+        assert_eq!(out, format!("{}/y", cwd.display()).into_bytes());
+        let req = Request {
+            tid,
+            dirfd: AT_FDCWD,
+            path: Some(b"/nonexistent-dir/y"),
+            follow: true,
+            in_root: false,
+        };
+        assert_eq!(r.resolve(&req, &mut out), Err(libc::ENOENT));
+    }
+}

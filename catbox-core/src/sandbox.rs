@@ -1,0 +1,465 @@
+//! The `Sandbox` builder and the start of a run: fork, attach, filter, exec.
+
+use std::ffi::{CString, OsStr, OsString};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::paths::Resolver;
+use crate::policy::{Network, Policy, Rule, RulePolicy};
+use crate::report::{Report, Violation};
+use crate::seccomp::{Filter, Modes};
+use crate::trace::{self, ptrace, Hooks, Tracer};
+
+/// Events a run can report besides violations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// The first child is traced and about to start the user's code.
+    ChildInitialized(i32),
+    /// An event came from a process that was already gone.
+    ChildDiedUnexpectedly(i32),
+}
+
+/// A command to run in the sandbox, like `std::process::Command`.
+#[derive(Debug, Clone)]
+pub struct Command {
+    program: OsString,
+    args: Vec<OsString>,
+    env: Option<Vec<(OsString, OsString)>>,
+    cwd: Option<PathBuf>,
+}
+
+impl Command {
+    /// A command running `program` (searched in `PATH` if it has no `/`).
+    pub fn new(program: impl AsRef<OsStr>) -> Command {
+        Command {
+            program: program.as_ref().to_os_string(),
+            args: Vec::new(),
+            env: None,
+            cwd: None,
+        }
+    }
+
+    /// A command from a whole argv; `Err(EmptyCommand)` if it is empty.
+    pub fn from_argv<I, S>(argv: I) -> Result<Command>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut it = argv.into_iter();
+        let first = it.next().ok_or(Error::EmptyCommand)?;
+        if first.as_ref().is_empty() {
+            return Err(Error::EmptyCommand);
+        }
+        let mut c = Command::new(first);
+        c.args(it);
+        Ok(c)
+    }
+
+    /// Add one argument.
+    pub fn arg(&mut self, a: impl AsRef<OsStr>) -> &mut Command {
+        self.args.push(a.as_ref().to_os_string());
+        self
+    }
+
+    /// Add arguments.
+    pub fn args<I, S>(&mut self, args: I) -> &mut Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.args
+            .extend(args.into_iter().map(|a| a.as_ref().to_os_string()));
+        self
+    }
+
+    /// Set an environment variable (the rest of the environment is inherited).
+    pub fn env(&mut self, k: impl AsRef<OsStr>, v: impl AsRef<OsStr>) -> &mut Command {
+        let env = self
+            .env
+            .get_or_insert_with(|| std::env::vars_os().collect());
+        env.retain(|(ek, _)| ek != k.as_ref());
+        env.push((k.as_ref().to_os_string(), v.as_ref().to_os_string()));
+        self
+    }
+
+    /// Run in this directory.
+    pub fn current_dir(&mut self, dir: impl AsRef<Path>) -> &mut Command {
+        self.cwd = Some(dir.as_ref().to_path_buf());
+        self
+    }
+}
+
+/// Builds and runs a sandbox.
+///
+/// ```no_run
+/// use catbox_core::{Command, Sandbox};
+/// let mut sb = Sandbox::new();
+/// sb.allow_write("/tmp")?;
+/// let report = sb.run(&Command::from_argv(["sh", "-c", "echo hi > /etc/x"])?)?;
+/// assert_eq!(report.violations.len(), 1);
+/// # Ok::<(), catbox_core::Error>(())
+/// ```
+#[derive(Default)]
+pub struct Sandbox {
+    rules: Vec<Rule>,
+    network: Network,
+    collect_only: bool,
+    policy: Option<Box<dyn Policy>>,
+    on_violation: Option<Box<dyn FnMut(&Violation) + Send>>,
+    on_event: Option<Box<dyn FnMut(Event) + Send>>,
+}
+
+impl std::fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sandbox")
+            .field("rules", &self.rules)
+            .field("network", &self.network)
+            .field("collect_only", &self.collect_only)
+            .field("custom_policy", &self.policy.is_some())
+            .finish()
+    }
+}
+
+impl Sandbox {
+    /// A sandbox where nothing is writable and the network is denied.
+    pub fn new() -> Sandbox {
+        Sandbox::default()
+    }
+
+    /// Allow writes below `path` (absolute; the path itself and everything
+    /// below it, at a component boundary).
+    pub fn allow_write(&mut self, path: impl AsRef<Path>) -> Result<&mut Sandbox> {
+        self.rules.push(Rule::subtree(path)?);
+        Ok(self)
+    }
+
+    /// Allow writes to canonical paths matching the regular expression.
+    pub fn allow_write_regex(&mut self, pattern: &str) -> Result<&mut Sandbox> {
+        self.rules.push(Rule::regex(pattern)?);
+        Ok(self)
+    }
+
+    /// Set how the network is treated (default: denied).
+    pub fn network(&mut self, network: Network) -> &mut Sandbox {
+        self.network = network;
+        self
+    }
+
+    /// Record violations but let the calls run.
+    pub fn collect_only(&mut self, yes: bool) -> &mut Sandbox {
+        self.collect_only = yes;
+        self
+    }
+
+    /// Use a custom policy instead of the rules.
+    pub fn policy(&mut self, policy: impl Policy + 'static) -> &mut Sandbox {
+        self.policy = Some(Box::new(policy));
+        self
+    }
+
+    /// Call `f` for each violation as it happens.
+    pub fn on_violation(&mut self, f: impl FnMut(&Violation) + Send + 'static) -> &mut Sandbox {
+        self.on_violation = Some(Box::new(f));
+        self
+    }
+
+    /// Call `f` for each [`Event`].
+    pub fn on_event(&mut self, f: impl FnMut(Event) + Send + 'static) -> &mut Sandbox {
+        self.on_event = Some(Box::new(f));
+        self
+    }
+
+    fn filter(&self) -> Filter {
+        Filter::build(Modes {
+            writes: true,
+            network_denied: self.policy.is_some() || self.network != Network::Allowed,
+            strict_network: self.network == Network::Strict,
+        })
+    }
+
+    /// Run a command and wait until every process it started has exited.
+    ///
+    /// The calling thread is the tracer: it must not be waiting for other
+    /// children of this process meanwhile (the tracer waits for any child).
+    pub fn run(&mut self, cmd: &Command) -> Result<Report> {
+        let exec = Exec::prepare(cmd)?;
+        self.start(Child::Exec(&exec))
+    }
+
+    /// Run `f` in a forked child under the sandbox; its return value is the
+    /// exit code. `f` runs after `fork` in a copy of this process, so it
+    /// should not rely on other threads of the parent.
+    pub fn run_function(&mut self, f: impl FnOnce() -> i32) -> Result<Report> {
+        let mut f = Some(f);
+        let mut call = move || f.take().map(|f| f()).unwrap_or(1);
+        self.start(Child::Function(&mut call))
+    }
+
+    fn start(&mut self, child: Child<'_>) -> Result<Report> {
+        let filter = self.filter();
+        let resolver = Resolver::new().map_err(|source| Error::Os {
+            what: "prepare path resolution (open / and stat /proc)",
+            source,
+        })?;
+        let (go_r, go_w) = pipe()?;
+        let (err_r, err_w) = pipe()?;
+        let parent = std::process::id() as i32;
+        // SAFETY: fork has no memory-safety preconditions; the child only
+        // makes async-signal-safe calls until exec (or runs the user's
+        // function, as documented for run_function).
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            return Err(Error::last_os("fork the sandboxed child"));
+        }
+        if pid == 0 {
+            drop(go_w);
+            drop(err_r);
+            child_main(parent, &go_r, &err_w, &filter, child);
+        }
+        drop(go_r);
+        drop(err_w);
+        if let Err(source) = ptrace::seize(pid, trace::OPTIONS) {
+            // SAFETY: plain kill/waitpid on our own child.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+                libc::waitpid(pid, std::ptr::null_mut(), 0);
+            }
+            return Err(Error::PtraceNotPermitted { source });
+        }
+        if let Some(cb) = self.on_event.as_mut() {
+            cb(Event::ChildInitialized(pid));
+        }
+        // Release the child: it installs the filter and execs.
+        write_all(go_w.as_raw_fd(), &[1]);
+        drop(go_w);
+        let custom = self.policy.is_some();
+        let hooks = Hooks {
+            policy: self
+                .policy
+                .take()
+                .unwrap_or_else(|| Box::new(RulePolicy::new(self.rules.clone(), self.network))),
+            on_violation: self.on_violation.take(),
+            on_event: self.on_event.take(),
+        };
+        let (report, hooks) = Tracer::new(pid, self.collect_only, resolver, hooks).run();
+        if custom {
+            self.policy = Some(hooks.policy);
+        }
+        self.on_violation = hooks.on_violation;
+        self.on_event = hooks.on_event;
+        let mut msg = [0u8; 8];
+        // SAFETY: reading into a local buffer of the given size.
+        let n = unsafe { libc::read(err_r.as_raw_fd(), msg.as_mut_ptr() as *mut libc::c_void, 8) };
+        if n == 8 {
+            let tag = i32::from_ne_bytes([msg[0], msg[1], msg[2], msg[3]]);
+            let errno = i32::from_ne_bytes([msg[4], msg[5], msg[6], msg[7]]);
+            let source = std::io::Error::from_raw_os_error(errno);
+            return Err(match (tag, &child) {
+                (TAG_SECCOMP, _) => Error::SeccompNotPermitted { source },
+                (TAG_CHDIR, _) => Error::Os {
+                    what: "change to the command's working directory",
+                    source,
+                },
+                (_, Child::Exec(e)) => Error::NotExecutable {
+                    program: e.display.clone(),
+                    source,
+                },
+                _ => Error::Os {
+                    what: "start the sandboxed function",
+                    source,
+                },
+            });
+        }
+        Ok(report)
+    }
+}
+
+const TAG_SECCOMP: i32 = 1;
+const TAG_CHDIR: i32 = 2;
+const TAG_EXEC: i32 = 3;
+
+enum Child<'a> {
+    Exec(&'a Exec),
+    Function(&'a mut dyn FnMut() -> i32),
+}
+
+/// Everything `execve` needs, prepared before `fork`.
+struct Exec {
+    path: CString,
+    argv: Vec<CString>,
+    envp: Vec<CString>,
+    cwd: Option<CString>,
+    display: String,
+}
+
+fn cstring(s: &OsStr) -> Result<CString> {
+    CString::new(s.as_bytes()).map_err(|_| Error::NulByte(s.to_string_lossy().into_owned()))
+}
+
+impl Exec {
+    fn prepare(cmd: &Command) -> Result<Exec> {
+        if cmd.program.is_empty() {
+            return Err(Error::EmptyCommand);
+        }
+        let env: Vec<(OsString, OsString)> = match &cmd.env {
+            Some(e) => e.clone(),
+            None => std::env::vars_os().collect(),
+        };
+        let path = resolve_program(&cmd.program, &env, cmd.cwd.as_deref())?;
+        let mut argv = vec![cstring(&cmd.program)?];
+        for a in &cmd.args {
+            argv.push(cstring(a)?);
+        }
+        let envp = env
+            .iter()
+            .map(|(k, v)| {
+                let mut kv = k.clone().into_vec();
+                kv.push(b'=');
+                kv.extend_from_slice(v.as_bytes());
+                CString::new(kv).map_err(|_| Error::NulByte(k.to_string_lossy().into_owned()))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Exec {
+            path: cstring(path.as_os_str())?,
+            argv,
+            envp,
+            cwd: cmd
+                .cwd
+                .as_ref()
+                .map(|c| cstring(c.as_os_str()))
+                .transpose()?,
+            display: cmd.program.to_string_lossy().into_owned(),
+        })
+    }
+}
+
+/// Find the program as `execvp` would, so that "not found" is reported
+/// before anything starts.
+fn resolve_program(
+    prog: &OsStr,
+    env: &[(OsString, OsString)],
+    cwd: Option<&Path>,
+) -> Result<PathBuf> {
+    let name = prog.to_string_lossy().into_owned();
+    if prog.as_bytes().contains(&b'/') {
+        let p = PathBuf::from(prog);
+        let full = match cwd {
+            Some(c) if p.is_relative() => c.join(&p),
+            _ => p.clone(),
+        };
+        if !full.exists() {
+            return Err(Error::CommandNotFound(name));
+        }
+        return Ok(p);
+    }
+    let path = env
+        .iter()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_else(|| OsString::from("/usr/local/bin:/usr/bin:/bin"));
+    let mut not_exec = None;
+    for dir in std::env::split_paths(&path) {
+        let cand = dir.join(prog);
+        if let Ok(md) = std::fs::metadata(&cand) {
+            if md.is_file() {
+                let c = cstring(cand.as_os_str())?;
+                // SAFETY: c is a valid NUL-terminated path.
+                if unsafe { libc::access(c.as_ptr(), libc::X_OK) } == 0 {
+                    return Ok(cand);
+                }
+                not_exec.get_or_insert(cand);
+            }
+        }
+    }
+    match not_exec {
+        Some(p) => Ok(p),
+        None => Err(Error::CommandNotFound(name)),
+    }
+}
+
+fn pipe() -> Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0 as RawFd; 2];
+    // SAFETY: fds has room for the two descriptors pipe2 writes.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(Error::last_os("create a pipe"));
+    }
+    // SAFETY: both fds were just created and are owned by nobody else.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+fn write_all(fd: RawFd, b: &[u8]) {
+    // SAFETY: writing from a live buffer; errors are ignored by design
+    // (the reader treats a short message as none).
+    unsafe { libc::write(fd, b.as_ptr() as *const libc::c_void, b.len()) };
+}
+
+fn report_errno(fd: RawFd, tag: i32) {
+    let e = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+    let mut msg = [0u8; 8];
+    msg[..4].copy_from_slice(&tag.to_ne_bytes());
+    msg[4..].copy_from_slice(&e.to_ne_bytes());
+    write_all(fd, &msg);
+}
+
+/// The child side: die with the parent, wait to be traced, install the
+/// filter, exec (or run the function). Only async-signal-safe calls before
+/// the exec.
+fn child_main(parent: i32, go: &OwnedFd, err: &OwnedFd, filter: &Filter, child: Child<'_>) -> ! {
+    // SAFETY: all calls below are plain system calls on valid arguments.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+        if libc::getppid() != parent {
+            libc::_exit(125);
+        }
+        let mut b = [0u8; 1];
+        if libc::read(go.as_raw_fd(), b.as_mut_ptr() as *mut libc::c_void, 1) != 1 {
+            libc::_exit(125);
+        }
+        libc::signal(libc::SIGINT, libc::SIG_DFL);
+        libc::signal(libc::SIGQUIT, libc::SIG_DFL);
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+    }
+    if let Child::Exec(e) = &child {
+        if let Some(cwd) = &e.cwd {
+            // SAFETY: cwd is a valid C string.
+            if unsafe { libc::chdir(cwd.as_ptr()) } != 0 {
+                report_errno(err.as_raw_fd(), TAG_CHDIR);
+                // SAFETY: _exit is always safe.
+                unsafe { libc::_exit(125) };
+            }
+        }
+    }
+    if filter.install().is_err() {
+        report_errno(err.as_raw_fd(), TAG_SECCOMP);
+        // SAFETY: _exit is always safe.
+        unsafe { libc::_exit(125) };
+    }
+    match child {
+        Child::Exec(e) => {
+            let mut argv: Vec<*const libc::c_char> = e.argv.iter().map(|a| a.as_ptr()).collect();
+            argv.push(std::ptr::null());
+            let mut envp: Vec<*const libc::c_char> = e.envp.iter().map(|a| a.as_ptr()).collect();
+            envp.push(std::ptr::null());
+            // SAFETY: NULL-terminated arrays of valid C strings.
+            unsafe { libc::execve(e.path.as_ptr(), argv.as_ptr(), envp.as_ptr()) };
+            let code = match std::io::Error::last_os_error().raw_os_error() {
+                Some(libc::ENOENT) => 127,
+                _ => 126,
+            };
+            report_errno(err.as_raw_fd(), TAG_EXEC);
+            // SAFETY: _exit is always safe.
+            unsafe { libc::_exit(code) }
+        }
+        Child::Function(f) => {
+            let code = f();
+            // SAFETY: _exit is always safe.
+            unsafe { libc::_exit(code) }
+        }
+    }
+}

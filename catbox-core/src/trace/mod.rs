@@ -1,0 +1,478 @@
+//! The tracer: follows the whole process tree, decodes each stopped call,
+//! asks the policy, and applies its verdict.
+//!
+//! Calls stop only at seccomp stops (`PTRACE_EVENT_SECCOMP`); tracees are
+//! always resumed with `PTRACE_CONT`, so there are no syscall-entry or -exit
+//! stops at all. A denied call is skipped at its seccomp stop by setting its
+//! number to -1 and its return register to the errno, which the kernel keeps.
+
+pub(crate) mod ptrace;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+
+use crate::arch;
+use crate::decode::consts::*;
+use crate::decode::{self, format_sockaddr, Call, Exist, Follow, Kind, Operand, PathArg};
+use crate::paths::{Request, Resolver};
+use crate::policy::{Policy, Subject, Verdict};
+use crate::report::{Report, Violation};
+use crate::sandbox::Event;
+
+const EVENT_FORK: i32 = 1;
+const EVENT_VFORK: i32 = 2;
+const EVENT_CLONE: i32 = 3;
+const EVENT_EXEC: i32 = 4;
+const EVENT_SECCOMP: i32 = 7;
+const EVENT_STOP: i32 = 128;
+
+/// The ptrace options every tracee gets.
+pub(crate) const OPTIONS: libc::c_int = libc::PTRACE_O_TRACESECCOMP
+    | libc::PTRACE_O_TRACEFORK
+    | libc::PTRACE_O_TRACEVFORK
+    | libc::PTRACE_O_TRACECLONE
+    | libc::PTRACE_O_TRACEEXEC
+    | libc::PTRACE_O_EXITKILL;
+
+#[derive(Debug, Default)]
+struct Proc {
+    /// Whether the tracee's first stop (the auto-attach `PTRACE_EVENT_STOP`)
+    /// has been seen.
+    started: bool,
+}
+
+/// A violation callback.
+pub(crate) type ViolationHook = Box<dyn FnMut(&Violation) + Send>;
+/// An event callback.
+pub(crate) type EventHook = Box<dyn FnMut(Event) + Send>;
+
+/// What the tracer borrows from the sandbox for one run, handed back after.
+pub(crate) struct Hooks {
+    pub policy: Box<dyn Policy>,
+    pub on_violation: Option<ViolationHook>,
+    pub on_event: Option<EventHook>,
+}
+
+/// One run's tracer state.
+pub(crate) struct Tracer {
+    procs: HashMap<i32, Proc>,
+    root: i32,
+    report: Report,
+    collect_only: bool,
+    resolver: Resolver,
+    operands: Vec<Operand>,
+    info: ptrace::SyscallInfo,
+    hooks: Hooks,
+}
+
+fn is_stop_signal(sig: i32) -> bool {
+    matches!(
+        sig,
+        libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU
+    )
+}
+
+impl Tracer {
+    pub(crate) fn new(root: i32, collect_only: bool, resolver: Resolver, hooks: Hooks) -> Tracer {
+        let mut procs = HashMap::new();
+        procs.insert(root, Proc { started: true });
+        Tracer {
+            procs,
+            root,
+            report: Report {
+                processes: 1,
+                ..Report::default()
+            },
+            collect_only,
+            resolver,
+            operands: vec![Operand::default(), Operand::default()],
+            info: ptrace::SyscallInfo::default(),
+            hooks,
+        }
+    }
+
+    fn died(&mut self, pid: i32) {
+        if let Some(cb) = self.hooks.on_event.as_mut() {
+            cb(Event::ChildDiedUnexpectedly(pid));
+        }
+    }
+
+    /// Resume `pid`; a tracee that vanished meanwhile is reported.
+    fn resume(&mut self, pid: i32, sig: i32) {
+        if ptrace::cont(pid, sig).is_err() {
+            self.died(pid);
+        }
+    }
+
+    fn add(&mut self, pid: i32) -> &mut Proc {
+        let report = &mut self.report;
+        self.procs.entry(pid).or_insert_with(|| {
+            report.processes += 1;
+            Proc::default()
+        })
+    }
+
+    /// Run until every traced process has exited.
+    pub(crate) fn run(mut self) -> (Report, Hooks) {
+        while !self.procs.is_empty() {
+            let (pid, status) = match ptrace::wait_any() {
+                Ok(v) => v,
+                Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
+                Err(_) => break,
+            };
+            if libc::WIFEXITED(status) || libc::WIFSIGNALED(status) {
+                self.procs.remove(&pid);
+                if pid == self.root {
+                    if libc::WIFEXITED(status) {
+                        self.report.exit_code = Some(libc::WEXITSTATUS(status));
+                    } else {
+                        self.report.signal = Some(libc::WTERMSIG(status));
+                    }
+                }
+                continue;
+            }
+            if !libc::WIFSTOPPED(status) {
+                continue;
+            }
+            let sig = libc::WSTOPSIG(status);
+            let event = status >> 16;
+            let started = std::mem::replace(&mut self.add(pid).started, true);
+            match event {
+                EVENT_SECCOMP => self.syscall(pid),
+                EVENT_FORK | EVENT_VFORK | EVENT_CLONE => {
+                    if let Ok(child) = ptrace::event_msg(pid) {
+                        self.add(child as i32);
+                    }
+                    self.resume(pid, 0);
+                }
+                EVENT_EXEC => {
+                    if let Ok(former) = ptrace::event_msg(pid) {
+                        if former as i32 != pid {
+                            self.procs.remove(&(former as i32));
+                        }
+                    }
+                    self.resume(pid, 0);
+                }
+                EVENT_STOP => {
+                    if started && is_stop_signal(sig) {
+                        if ptrace::listen(pid).is_err() {
+                            self.died(pid);
+                        }
+                    } else {
+                        self.resume(pid, 0);
+                    }
+                }
+                0 => self.resume(pid, sig),
+                _ => self.resume(pid, 0),
+            }
+        }
+        (self.report, self.hooks)
+    }
+
+    fn syscall(&mut self, pid: i32) {
+        if ptrace::syscall_info(pid, &mut self.info).is_err() {
+            self.died(pid);
+            return;
+        }
+        self.report.stops += 1;
+        if self.info.op != ptrace::INFO_SECCOMP || self.info.arch != arch::AUDIT_ARCH {
+            self.resume(pid, 0);
+            return;
+        }
+        let nr = self.info.nr;
+        let args = self.info.args;
+        let Some(desc) = decode::lookup(nr) else {
+            // A number newer than the table: fail it so libc falls back.
+            self.finish(pid, Verdict::Fail(libc::ENOSYS));
+            return;
+        };
+        let verdict = match desc.kind {
+            Kind::Clone => {
+                self.clear_untraced(pid, args[0]);
+                Verdict::Allow
+            }
+            Kind::Clone3 => {
+                let mut b = [0u8; 8];
+                match ptrace::read_mem(pid, args[0], &mut b) {
+                    Ok(8) if u64::from_ne_bytes(b) & CLONE_UNTRACED != 0 => {
+                        Verdict::Fail(libc::ENOSYS)
+                    }
+                    _ => Verdict::Allow,
+                }
+            }
+            _ => self.judge(pid, desc, args),
+        };
+        self.finish(pid, verdict);
+    }
+
+    /// Take `CLONE_UNTRACED` out of a `clone` so the child stays traced.
+    fn clear_untraced(&mut self, pid: i32, flags: u64) {
+        if flags & CLONE_UNTRACED == 0 {
+            return;
+        }
+        if let Ok(mut regs) = ptrace::get_regs(pid) {
+            arch::set_arg(&mut regs, 0, flags & !CLONE_UNTRACED);
+            let _ = ptrace::set_regs(pid, &regs);
+        }
+    }
+
+    /// Apply a verdict and resume.
+    fn finish(&mut self, pid: i32, verdict: Verdict) {
+        let ret = match verdict {
+            Verdict::Allow => None,
+            Verdict::Deny { errno, .. } if !self.collect_only => Some(-(errno as i64)),
+            Verdict::Deny { .. } => None,
+            Verdict::Fail(errno) => Some(-(errno as i64)),
+            Verdict::Fake(v) => Some(v),
+        };
+        if let Some(ret) = ret {
+            match ptrace::get_regs(pid) {
+                Ok(mut regs) => {
+                    arch::skip_with_return(&mut regs, ret);
+                    if ptrace::set_regs(pid, &regs).is_err() {
+                        self.died(pid);
+                        return;
+                    }
+                }
+                Err(_) => {
+                    self.died(pid);
+                    return;
+                }
+            }
+        }
+        self.resume(pid, 0);
+    }
+
+    /// Decode the call, ask the policy, record a violation.
+    fn judge(&mut self, pid: i32, desc: &'static decode::SyscallDesc, args: [u64; 6]) -> Verdict {
+        let mut detail = None;
+        let mut family = None;
+        let mut n_ops = 0;
+        let decoded = (|| -> Result<(), i32> {
+            match desc.kind {
+                Kind::Socket => detail = Some(decode::family_name(args[0])),
+                Kind::SockAddr(p, l) => {
+                    if let Some((f, d)) = self.sockaddr(pid, args[p as usize], args[l as usize])? {
+                        family = Some(f);
+                        detail = Some(d);
+                    }
+                }
+                Kind::SendMsg => {
+                    if let Some((f, d)) = self.msghdr_dest(pid, args[1])? {
+                        family = Some(f);
+                        detail = Some(d);
+                    }
+                }
+                Kind::SendMmsg => {
+                    let count = args[2].min(1024);
+                    for i in 0..count {
+                        if let Some((f, d)) = self.msghdr_dest(pid, args[1] + 64 * i)? {
+                            let inet = f as i32 == libc::AF_INET || f as i32 == libc::AF_INET6;
+                            family = Some(f);
+                            detail = Some(d);
+                            if inet {
+                                break;
+                            }
+                        }
+                    }
+                }
+                Kind::Ptrace => detail = Some((args[1] as i32).to_string()),
+                Kind::DenyAlways => detail = Some((args[0] as i32).to_string()),
+                Kind::Bind => {
+                    n_ops = self.bind_operand(pid, args)?;
+                }
+                _ => {
+                    for (i, pa) in desc.paths.iter().enumerate() {
+                        self.operand(pid, desc, pa, &args, i)?;
+                    }
+                    n_ops = desc.paths.len();
+                }
+            }
+            Ok(())
+        })();
+        if let Err(errno) = decoded {
+            return Verdict::Fail(errno);
+        }
+        let call = Call {
+            pid,
+            desc,
+            args,
+            operands: &self.operands[..n_ops],
+            detail,
+            family,
+        };
+        let verdict = self.hooks.policy.check(&call);
+        if let Verdict::Deny { errno, subject } = verdict {
+            let (path, canonical) = match subject {
+                Subject::Operand(i) if i < n_ops => {
+                    let op = &self.operands[i];
+                    (bytes_path(&op.raw), bytes_path(&op.canonical))
+                }
+                _ => (
+                    PathBuf::new(),
+                    PathBuf::from(call.detail.clone().unwrap_or_default()),
+                ),
+            };
+            let v = Violation {
+                pid,
+                operation: desc.name,
+                path,
+                canonical,
+                errno: if self.collect_only { None } else { Some(errno) },
+            };
+            if let Some(cb) = self.hooks.on_violation.as_mut() {
+                cb(&v);
+            }
+            self.report.violations.push(v);
+        }
+        verdict
+    }
+
+    /// Decode and resolve path operand `i` of a call.
+    fn operand(
+        &mut self,
+        pid: i32,
+        desc: &'static decode::SyscallDesc,
+        pa: &PathArg,
+        args: &[u64; 6],
+        i: usize,
+    ) -> Result<(), i32> {
+        let (mut flags, mut in_root, mut write) = (0u64, false, true);
+        match desc.kind {
+            Kind::Open(a) => {
+                flags = args[a as usize];
+                write = flags as u32 & O_WRITE_MASK != 0;
+            }
+            Kind::OpenHow(p, s) => {
+                if args[s as usize] < 24 {
+                    return Err(libc::EINVAL);
+                }
+                let mut b = [0u8; 24];
+                if ptrace::read_mem(pid, args[p as usize], &mut b).map_err(|_| libc::EFAULT)? != 24
+                {
+                    return Err(libc::EFAULT);
+                }
+                flags = u64::from_ne_bytes(b[..8].try_into().unwrap_or_default());
+                let resolve = u64::from_ne_bytes(b[16..24].try_into().unwrap_or_default());
+                in_root = resolve & 0x10 != 0;
+                write = flags as u32 & O_WRITE_MASK != 0;
+            }
+            _ => {}
+        }
+        let follow = match pa.follow {
+            Follow::Always => true,
+            Follow::Never => false,
+            Follow::UnlessFlag(a, f) => args[a as usize] & f == 0,
+            Follow::IfFlag(a, f) => args[a as usize] & f != 0,
+            Follow::OpenFlags => {
+                flags & O_NOFOLLOW == 0 && flags & (O_CREAT | O_EXCL) != (O_CREAT | O_EXCL)
+            }
+        };
+        let exist = match pa.exist {
+            Exist::OpenFlags if flags & O_TMPFILE_BIT != 0 => Exist::Must,
+            Exist::OpenFlags if flags & (O_CREAT | O_EXCL) == (O_CREAT | O_EXCL) => Exist::MustNot,
+            Exist::OpenFlags if flags & O_CREAT != 0 => Exist::Any,
+            Exist::OpenFlags => Exist::Must,
+            e => e,
+        };
+        let dirfd = pa
+            .dirfd
+            .map(|a| args[a as usize] as i32)
+            .unwrap_or(AT_FDCWD);
+        let op = &mut self.operands[i];
+        op.write = write;
+        op.exist = exist;
+        op.path_arg = pa.path;
+        op.target = None;
+        op.raw.clear();
+        op.canonical.clear();
+        let mut fd_itself = pa.path.is_none();
+        if let Some(a) = pa.path {
+            let ptr = args[a as usize];
+            if ptr == 0 {
+                if !pa.null_is_fd {
+                    return Err(libc::EFAULT);
+                }
+                fd_itself = true;
+            } else {
+                ptrace::read_cstr(pid, ptr, libc::PATH_MAX as usize - 1, &mut op.raw)?;
+                if op.raw.is_empty() {
+                    match pa.empty_path {
+                        Some((fa, f)) if args[fa as usize] & f != 0 => fd_itself = true,
+                        _ => return Err(libc::ENOENT),
+                    }
+                }
+            }
+        }
+        if !write {
+            return Ok(());
+        }
+        let req = Request {
+            tid: pid,
+            dirfd,
+            path: if fd_itself { None } else { Some(&op.raw) },
+            follow,
+            in_root,
+        };
+        let target = self.resolver.resolve(&req, &mut op.canonical)?;
+        op.target = Some(target);
+        Ok(())
+    }
+
+    /// A unix socket path given to `bind` becomes operand 0.
+    fn bind_operand(&mut self, pid: i32, args: [u64; 6]) -> Result<usize, i32> {
+        let len = (args[2] as usize).min(110);
+        if args[1] == 0 || len <= 2 {
+            return Ok(0);
+        }
+        let mut buf = [0u8; 110];
+        let got = ptrace::read_mem(pid, args[1], &mut buf[..len]).map_err(|_| libc::EFAULT)?;
+        if got < 3 || u16::from_ne_bytes([buf[0], buf[1]]) as i32 != libc::AF_UNIX || buf[2] == 0 {
+            return Ok(0);
+        }
+        let path = &buf[2..got];
+        let end = path.iter().position(|&c| c == 0).unwrap_or(path.len());
+        let op = &mut self.operands[0];
+        op.raw.clear();
+        op.raw.extend_from_slice(&path[..end]);
+        op.write = true;
+        op.exist = Exist::Any;
+        op.path_arg = None;
+        let req = Request {
+            tid: pid,
+            dirfd: AT_FDCWD,
+            path: Some(&op.raw),
+            follow: false,
+            in_root: false,
+        };
+        op.target = Some(self.resolver.resolve(&req, &mut op.canonical)?);
+        Ok(1)
+    }
+
+    fn sockaddr(&mut self, pid: i32, ptr: u64, len: u64) -> Result<Option<(u16, String)>, i32> {
+        if ptr == 0 || len < 2 {
+            return Ok(None);
+        }
+        let mut buf = [0u8; 128];
+        let len = (len as usize).min(buf.len());
+        let got = ptrace::read_mem(pid, ptr, &mut buf[..len]).map_err(|_| libc::EFAULT)?;
+        Ok(format_sockaddr(&buf[..got]))
+    }
+
+    fn msghdr_dest(&mut self, pid: i32, msg: u64) -> Result<Option<(u16, String)>, i32> {
+        let mut hdr = [0u8; 16];
+        if ptrace::read_mem(pid, msg, &mut hdr).map_err(|_| libc::EFAULT)? != 16 {
+            return Err(libc::EFAULT);
+        }
+        let name = u64::from_ne_bytes(hdr[..8].try_into().unwrap_or_default());
+        let len = u32::from_ne_bytes(hdr[8..12].try_into().unwrap_or_default());
+        self.sockaddr(pid, name, len as u64)
+    }
+}
+
+fn bytes_path(b: &[u8]) -> PathBuf {
+    PathBuf::from(OsStr::from_bytes(b))
+}

@@ -1,0 +1,230 @@
+//! Thin wrappers over the ptrace, wait and memory-reading system calls.
+//!
+//! This is one of the two modules with `unsafe` code (with `seccomp.rs`):
+//! each block is a single libc call whose pointers point into live Rust
+//! values of the right size.
+
+use std::io;
+
+use crate::arch;
+
+/// `PTRACE_GET_SYSCALL_INFO` (Linux 5.3).
+const PTRACE_GET_SYSCALL_INFO: libc::c_uint = 0x420e;
+/// `PTRACE_SYSCALL_INFO_SECCOMP`.
+pub const INFO_SECCOMP: u8 = 3;
+
+/// `struct ptrace_syscall_info` for a seccomp stop (the entry layout is the same).
+#[repr(C)]
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SyscallInfo {
+    /// `PTRACE_SYSCALL_INFO_*`.
+    pub op: u8,
+    _pad: [u8; 3],
+    /// `AUDIT_ARCH_*` of the call.
+    pub arch: u32,
+    /// Instruction pointer.
+    pub ip: u64,
+    /// Stack pointer.
+    pub sp: u64,
+    /// The call number.
+    pub nr: u64,
+    /// The raw arguments.
+    pub args: [u64; 6],
+    /// `SECCOMP_RET_DATA`.
+    pub ret_data: u32,
+    _pad2: u32,
+}
+
+fn check(r: libc::c_long) -> io::Result<libc::c_long> {
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r)
+    }
+}
+
+/// Attach to `pid` with `PTRACE_SEIZE` and these options.
+pub fn seize(pid: i32, options: libc::c_int) -> io::Result<()> {
+    // SAFETY: PTRACE_SEIZE takes no pointers; data carries the options.
+    check(unsafe {
+        libc::ptrace(
+            libc::PTRACE_SEIZE,
+            pid,
+            std::ptr::null_mut::<libc::c_void>(),
+            options as libc::c_long as *mut libc::c_void,
+        )
+    })
+    .map(drop)
+}
+
+/// Resume a stopped tracee, delivering `sig` (0 for none).
+pub fn cont(pid: i32, sig: i32) -> io::Result<()> {
+    // SAFETY: PTRACE_CONT takes no pointers; data carries the signal.
+    check(unsafe {
+        libc::ptrace(
+            libc::PTRACE_CONT,
+            pid,
+            std::ptr::null_mut::<libc::c_void>(),
+            sig as libc::c_long as *mut libc::c_void,
+        )
+    })
+    .map(drop)
+}
+
+/// Leave a group-stopped tracee stopped but let it be woken by `SIGCONT`.
+pub fn listen(pid: i32) -> io::Result<()> {
+    // SAFETY: PTRACE_LISTEN takes no pointers.
+    check(unsafe {
+        libc::ptrace(
+            libc::PTRACE_LISTEN,
+            pid,
+            std::ptr::null_mut::<libc::c_void>(),
+            std::ptr::null_mut::<libc::c_void>(),
+        )
+    })
+    .map(drop)
+}
+
+/// `PTRACE_GETEVENTMSG`: the new pid of a fork event, the former tid of an exec.
+pub fn event_msg(pid: i32) -> io::Result<u64> {
+    let mut msg: libc::c_ulong = 0;
+    // SAFETY: data points to a c_ulong the kernel writes.
+    check(unsafe {
+        libc::ptrace(
+            libc::PTRACE_GETEVENTMSG,
+            pid,
+            std::ptr::null_mut::<libc::c_void>(),
+            &mut msg as *mut libc::c_ulong as *mut libc::c_void,
+        )
+    })?;
+    Ok(msg as u64)
+}
+
+/// The stopped call's number and arguments.
+pub fn syscall_info(pid: i32, info: &mut SyscallInfo) -> io::Result<()> {
+    // SAFETY: addr is the size of the buffer, data points to it; the kernel
+    // writes at most that many bytes.
+    check(unsafe {
+        libc::ptrace(
+            PTRACE_GET_SYSCALL_INFO,
+            pid,
+            std::mem::size_of::<SyscallInfo>() as *mut libc::c_void,
+            info as *mut SyscallInfo as *mut libc::c_void,
+        )
+    })
+    .map(drop)
+}
+
+/// Read the tracee's registers.
+pub fn get_regs(pid: i32) -> io::Result<arch::Regs> {
+    // SAFETY: an all-zero register struct is valid; the kernel fills it.
+    let mut regs: arch::Regs = unsafe { std::mem::zeroed() };
+    // SAFETY: data points to a register struct of the kernel's layout.
+    check(unsafe {
+        libc::ptrace(
+            libc::PTRACE_GETREGS,
+            pid,
+            std::ptr::null_mut::<libc::c_void>(),
+            &mut regs as *mut arch::Regs as *mut libc::c_void,
+        )
+    })?;
+    Ok(regs)
+}
+
+/// Write the tracee's registers.
+pub fn set_regs(pid: i32, regs: &arch::Regs) -> io::Result<()> {
+    // SAFETY: data points to a register struct of the kernel's layout.
+    check(unsafe {
+        libc::ptrace(
+            libc::PTRACE_SETREGS,
+            pid,
+            std::ptr::null_mut::<libc::c_void>(),
+            regs as *const arch::Regs as *mut libc::c_void,
+        )
+    })
+    .map(drop)
+}
+
+const PAGE: u64 = 4096;
+
+/// Read `buf.len()` bytes at `addr` of the tracee with `process_vm_readv`,
+/// split at page boundaries so that a string ending just before an
+/// unmapped page still reads. Returns how many bytes were read.
+pub fn read_mem(pid: i32, addr: u64, buf: &mut [u8]) -> io::Result<usize> {
+    let mut remote = [libc::iovec {
+        iov_base: std::ptr::null_mut(),
+        iov_len: 0,
+    }; 4];
+    let mut n = 0;
+    let mut a = addr;
+    let mut left = buf.len() as u64;
+    while left > 0 && n < remote.len() {
+        let chunk = (PAGE - a % PAGE).min(left);
+        remote[n] = libc::iovec {
+            iov_base: a as *mut libc::c_void,
+            iov_len: chunk as usize,
+        };
+        n += 1;
+        a += chunk;
+        left -= chunk;
+    }
+    let total = (a - addr) as usize;
+    let local = libc::iovec {
+        iov_base: buf.as_mut_ptr() as *mut libc::c_void,
+        iov_len: total,
+    };
+    // SAFETY: the local iovec covers `total` bytes of `buf`; the remote
+    // iovecs only name tracee addresses, which the kernel checks.
+    let r =
+        unsafe { libc::process_vm_readv(pid, &local, 1, remote.as_ptr(), n as libc::c_ulong, 0) };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r as usize)
+    }
+}
+
+/// Read a NUL-terminated string at `addr` into `out` (without the NUL).
+/// `ENAMETOOLONG` if there is no NUL within `max` bytes; `EFAULT` if the
+/// memory cannot be read.
+pub fn read_cstr(pid: i32, addr: u64, max: usize, out: &mut Vec<u8>) -> Result<(), i32> {
+    out.clear();
+    let mut a = addr;
+    let mut chunk = [0u8; 4096];
+    while out.len() <= max {
+        let want = (PAGE - a % PAGE) as usize;
+        let got = read_mem(pid, a, &mut chunk[..want]).map_err(|e| {
+            if e.raw_os_error() == Some(libc::ESRCH) {
+                libc::ESRCH
+            } else {
+                libc::EFAULT
+            }
+        })?;
+        if got == 0 {
+            return Err(libc::EFAULT);
+        }
+        if let Some(i) = chunk[..got].iter().position(|&c| c == 0) {
+            out.extend_from_slice(&chunk[..i]);
+            return if out.len() > max {
+                Err(libc::ENAMETOOLONG)
+            } else {
+                Ok(())
+            };
+        }
+        out.extend_from_slice(&chunk[..got]);
+        a += got as u64;
+    }
+    Err(libc::ENAMETOOLONG)
+}
+
+/// Wait for any traced child (`__WALL`). Returns (pid, raw status).
+pub fn wait_any() -> io::Result<(i32, i32)> {
+    let mut status = 0;
+    // SAFETY: status points to a live c_int.
+    let pid = unsafe { libc::waitpid(-1, &mut status, libc::__WALL) };
+    if pid < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok((pid, status))
+    }
+}
