@@ -22,6 +22,7 @@ const JGT_K: u16 = 0x25;
 const JGE_K: u16 = 0x35;
 const JSET_K: u16 = 0x45;
 const RET_K: u16 = 0x06;
+const JA: u16 = 0x05;
 
 const OFF_NR: u32 = 0;
 const OFF_ARCH: u32 = 4;
@@ -40,6 +41,32 @@ fn stmt(code: u16, k: u32) -> libc::sock_filter {
 
 fn jump(code: u16, k: u32, jt: u8, jf: u8) -> libc::sock_filter {
     libc::sock_filter { code, jt, jf, k }
+}
+
+/// A binary search over the sorted call numbers (the accumulator holds the
+/// number), so an uninteresting call runs a handful of comparisons, not one
+/// per table row. Each leaf is a short chain of equality tests ending in
+/// `RET_ALLOW`.
+fn tree(entries: &[(u32, Vec<libc::sock_filter>)]) -> Vec<libc::sock_filter> {
+    if entries.len() <= 3 {
+        let mut out = Vec::new();
+        for (nr, body) in entries {
+            out.push(jump(JEQ_K, *nr, 0, body.len() as u8));
+            out.extend_from_slice(body);
+        }
+        out.push(stmt(RET_K, RET_ALLOW));
+        return out;
+    }
+    let half = entries.len() / 2;
+    let left = tree(&entries[..half]);
+    let right = tree(&entries[half..]);
+    let mut out = vec![
+        jump(JGE_K, entries[half].0, 0, 1),
+        stmt(JA, left.len() as u32),
+    ];
+    out.extend(left);
+    out.extend(right);
+    out
 }
 
 /// Which modes the filter serves.
@@ -72,16 +99,14 @@ impl Filter {
             jump(JGT_K, arch::MAX_SYSCALL, 0, 1),
             stmt(RET_K, RET_TRACE),
         ];
+        let mut entries: Vec<(u32, Vec<libc::sock_filter>)> = Vec::new();
         for desc in TABLE {
             let wanted = match desc.need {
                 Need::Writes => modes.writes,
                 Need::Network => modes.network_denied,
                 Need::Tree => true,
             };
-            if !wanted {
-                continue;
-            }
-            let Some(nr) = arch::syscall_number(desc.name) else {
+            let Some(nr) = arch::syscall_number(desc.name).filter(|_| wanted) else {
                 continue;
             };
             let trap = if desc.name == "socket" && modes.strict_network {
@@ -89,7 +114,7 @@ impl Filter {
             } else {
                 desc.trap
             };
-            let body: Vec<libc::sock_filter> = match trap {
+            let body = match trap {
                 Trap::Always => vec![stmt(RET_K, RET_TRACE)],
                 Trap::IfAnyBit(arg, mask) => vec![
                     stmt(LD_W_ABS, off_arg_lo(arg)),
@@ -104,10 +129,10 @@ impl Filter {
                     stmt(RET_K, RET_ALLOW),
                 ],
             };
-            prog.push(jump(JEQ_K, nr, 0, body.len() as u8));
-            prog.extend(body);
+            entries.push((nr, body));
         }
-        prog.push(stmt(RET_K, RET_ALLOW));
+        entries.sort_by_key(|e| e.0);
+        prog.extend(tree(&entries));
         Filter { prog }
     }
 
@@ -144,4 +169,117 @@ fn last_errno() -> i32 {
     std::io::Error::last_os_error()
         .raw_os_error()
         .unwrap_or(libc::EINVAL)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A classic-BPF interpreter for the instructions the builder emits.
+    fn run(prog: &[libc::sock_filter], nr: u32, arch: u32, args: [u64; 6]) -> u32 {
+        let mut data = [0u8; 64];
+        data[0..4].copy_from_slice(&nr.to_ne_bytes());
+        data[4..8].copy_from_slice(&arch.to_ne_bytes());
+        for (i, a) in args.iter().enumerate() {
+            data[16 + 8 * i..24 + 8 * i].copy_from_slice(&a.to_ne_bytes());
+        }
+        let (mut pc, mut acc) = (0usize, 0u32);
+        loop {
+            let ins = prog[pc];
+            pc += 1;
+            match ins.code {
+                LD_W_ABS => {
+                    let k = ins.k as usize;
+                    acc = u32::from_ne_bytes(data[k..k + 4].try_into().unwrap());
+                }
+                JA => pc += ins.k as usize,
+                RET_K => return ins.k,
+                code => {
+                    let taken = match code {
+                        JEQ_K => acc == ins.k,
+                        JGT_K => acc > ins.k,
+                        JGE_K => acc >= ins.k,
+                        JSET_K => acc & ins.k != 0,
+                        _ => panic!("unknown opcode {code:#x}"),
+                    };
+                    pc += if taken { ins.jt } else { ins.jf } as usize;
+                }
+            }
+        }
+    }
+
+    /// What the filter must answer, straight from the table.
+    fn expected(nr: u32, args: [u64; 6], modes: Modes) -> u32 {
+        if nr >= arch::X32_SYSCALL_BIT {
+            return RET_KILL_PROCESS;
+        }
+        if nr > arch::MAX_SYSCALL {
+            return RET_TRACE;
+        }
+        for d in TABLE {
+            if arch::syscall_number(d.name) != Some(nr) {
+                continue;
+            }
+            let wanted = match d.need {
+                Need::Writes => modes.writes,
+                Need::Network => modes.network_denied,
+                Need::Tree => true,
+            };
+            if !wanted {
+                return RET_ALLOW;
+            }
+            let trap = match d.trap {
+                _ if d.name == "socket" && modes.strict_network => true,
+                Trap::Always => true,
+                Trap::IfAnyBit(a, m) => args[a as usize] as u32 & m != 0,
+                Trap::IfNotEqual(a, v) => args[a as usize] as u32 != v,
+            };
+            return if trap { RET_TRACE } else { RET_ALLOW };
+        }
+        RET_ALLOW
+    }
+
+    #[test]
+    fn filter_agrees_with_table_for_every_number() {
+        for modes in [
+            Modes {
+                writes: true,
+                network_denied: true,
+                strict_network: false,
+            },
+            Modes {
+                writes: true,
+                network_denied: false,
+                strict_network: false,
+            },
+            Modes {
+                writes: true,
+                network_denied: true,
+                strict_network: true,
+            },
+        ] {
+            let f = Filter::build(modes);
+            assert!(f.prog.len() < 400);
+            for nr in (0..arch::MAX_SYSCALL + 20).chain([arch::X32_SYSCALL_BIT | 2]) {
+                for args in [
+                    [0u64; 6],
+                    [1, 0o1, 0o101, 0, 5, 0],
+                    [2, 0o100, 0o1000, 0x100, 0, 0],
+                    [0x0080_0000, 1, 0, 0, 0, 0],
+                    [10, 2, 0, 0, 0x1234, 16],
+                ] {
+                    assert_eq!(
+                        run(&f.prog, nr, arch::AUDIT_ARCH, args),
+                        expected(nr, args, modes),
+                        "nr {nr} args {args:?} modes {modes:?}"
+                    );
+                }
+            }
+            assert_eq!(
+                run(&f.prog, 5, 0x4000_0003, [0; 6]),
+                RET_KILL_PROCESS,
+                "i386 arch"
+            );
+        }
+    }
 }
