@@ -65,6 +65,21 @@ fn main() -> ExitCode {
             return fail(first.trim_start_matches("error: "), 125);
         }
     };
+    if let Some(first) = cli.command.first() {
+        // clap takes an unknown option for the command; a command that
+        // starts with '-' must come after `--`.
+        let raw: Vec<OsString> = std::env::args_os().collect();
+        let after_dashes = raw.windows(2).any(|w| w[0] == "--" && &w[1] == first);
+        if first.as_encoded_bytes().starts_with(b"-") && !after_dashes {
+            return fail(
+                format!(
+                    "unknown option '{}' (put the command after `--`; see --help)",
+                    first.to_string_lossy()
+                ),
+                125,
+            );
+        }
+    }
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {

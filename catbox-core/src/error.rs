@@ -14,10 +14,12 @@ pub enum Error {
     #[error("writable path {0:?} is not absolute: rules must be absolute paths")]
     RelativeRule(PathBuf),
     /// A writable regex rule did not compile.
-    #[error("invalid regular expression {pattern:?}: {source}")]
+    #[error("invalid regular expression {pattern:?}: {reason}")]
     InvalidRegex {
         /// The pattern as given.
         pattern: String,
+        /// Why, in one line.
+        reason: String,
         /// Why it did not compile.
         #[source]
         source: regex::Error,

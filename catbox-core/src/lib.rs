@@ -34,6 +34,7 @@ mod trace;
 
 pub use decode::Call;
 pub use error::{Error, Result};
+pub use paths::canonical;
 pub use policy::{Network, Policy, Rule, RulePolicy, Subject, Verdict};
 pub use report::{Report, Violation};
 pub use sandbox::{Command, Event, Sandbox};

@@ -253,27 +253,87 @@ impl Resolver {
                 }
                 return Ok(Target::Exists(st.st_mode & libc::S_IFMT));
             }
-            Some(p) if p.is_empty() => return Err(libc::ENOENT),
+            Some([]) => return Err(libc::ENOENT),
             Some(p) => p,
         };
         let mut links = 0;
-        if path[0] == b'/' && !req.in_root {
+        if req.in_root {
+            let root = self.base(req.tid, req.dirfd)?;
+            return self.resolve_in_root(&root, path, req.follow, out);
+        }
+        if path[0] == b'/' {
             let root = Fd::Borrowed(self.root.as_raw_fd(), std::marker::PhantomData);
             self.walk(req.tid, root, path, req.follow, &mut links, out)
         } else {
             let base = self.base(req.tid, req.dirfd)?;
-            let p = if req.in_root {
-                let n = path.iter().take_while(|&&c| c == b'/').count();
-                if n == path.len() {
-                    &b"."[..]
-                } else {
-                    &path[n..]
-                }
-            } else {
-                path
-            };
-            self.walk(req.tid, Fd::Owned(base), p, req.follow, &mut links, out)
+            self.walk(req.tid, Fd::Owned(base), path, req.follow, &mut links, out)
         }
+    }
+
+    /// `RESOLVE_IN_ROOT` (openat2): `root` is `/` for the whole resolution,
+    /// `..` stops there and absolute symlinks start there. The kernel does
+    /// the walk of each directory part; catbox follows the last symlink
+    /// itself, re-rooting relative targets at the link's directory.
+    fn resolve_in_root(
+        &mut self,
+        root: &OwnedFd,
+        path: &[u8],
+        follow: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<Target, Errno> {
+        let mut root_path = Vec::new();
+        self.fd_path(root.as_raw_fd(), &mut root_path)?;
+        let mut path = path.to_vec();
+        for _ in 0..=MAX_LINKS {
+            let (dir, last, trailing) = split_last(&path);
+            let dir = if dir.is_empty() { &b"."[..] } else { dir };
+            let how = OpenHow {
+                flags: (libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) as u64,
+                mode: 0,
+                resolve: RESOLVE_IN_ROOT,
+            };
+            let parent = openat2(root.as_raw_fd(), cstr(&mut self.name, dir)?, &how)?;
+            let Some(last) = last else {
+                self.fd_path(parent.as_raw_fd(), out)?;
+                return Ok(Target::Exists(libc::S_IFDIR));
+            };
+            let name = cstr(&mut self.name, last)?;
+            match stat_at(parent.as_raw_fd(), name, libc::AT_SYMLINK_NOFOLLOW) {
+                Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFLNK && (follow || trailing) => {
+                    let mut target = Vec::new();
+                    let name = cstr(&mut self.name, last)?;
+                    read_link_at(parent.as_raw_fd(), name, &mut target)?;
+                    if target.first() != Some(&b'/') {
+                        // Re-root: the link's directory relative to the root.
+                        let mut dir_path = Vec::new();
+                        self.fd_path(parent.as_raw_fd(), &mut dir_path)?;
+                        let rel = if root_path == b"/" {
+                            &dir_path[..]
+                        } else {
+                            dir_path.get(root_path.len()..).unwrap_or(b"")
+                        };
+                        let mut joined = rel.to_vec();
+                        joined.push(b'/');
+                        joined.extend_from_slice(&target);
+                        target = joined;
+                    }
+                    if trailing {
+                        target.push(b'/');
+                    }
+                    path = target;
+                }
+                Ok(st) => {
+                    self.join(parent.as_raw_fd(), last, out)?;
+                    return Ok(Target::Exists(st.st_mode & libc::S_IFMT));
+                }
+                Err(libc::ENOENT) => {
+                    self.join(parent.as_raw_fd(), last, out)?;
+                    return Ok(Target::Missing);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(libc::ELOOP)
     }
 
     /// An `O_PATH` fd for the tracee's cwd or one of its fds.
@@ -404,24 +464,11 @@ impl Resolver {
                 resolve: RESOLVE_NO_SYMLINKS,
             };
             let c = cstr(&mut self.name, path)?;
-            // SAFETY: valid pointers; openat2 returns a new fd or -1.
-            let fd = unsafe {
-                libc::syscall(
-                    libc::SYS_openat2,
-                    base,
-                    c as *const libc::c_char,
-                    &how as *const OpenHow,
-                    std::mem::size_of::<OpenHow>(),
-                )
-            };
-            if fd >= 0 {
-                // SAFETY: fd was just returned by openat2.
-                return Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) });
-            }
-            match errno() {
-                libc::ELOOP | libc::EXDEV | libc::EAGAIN => {}
-                libc::ENOSYS => self.has_openat2 = false,
-                e => return Err(e),
+            match openat2(base, c, &how) {
+                Ok(fd) => return Ok(fd),
+                Err(libc::ELOOP | libc::EXDEV | libc::EAGAIN) => {}
+                Err(libc::ENOSYS) => self.has_openat2 = false,
+                Err(e) => return Err(e),
             }
         }
         self.walk_dir(tid, base, path, links)
@@ -492,7 +539,53 @@ impl Resolver {
     }
 }
 
+/// The canonical form of `path` as process `pid` (default: this process)
+/// would resolve it, following the last symlink if `follow`. Components that
+/// do not exist yet are kept as written; a missing directory on the way is
+/// an error.
+pub fn canonical(
+    path: &std::path::Path,
+    follow: bool,
+    pid: Option<i32>,
+) -> std::io::Result<std::path::PathBuf> {
+    use std::os::unix::ffi::{OsStrExt, OsStringExt};
+    let mut r = Resolver::new()?;
+    let tid = pid.unwrap_or_else(|| std::process::id() as i32);
+    let mut out = Vec::new();
+    let req = Request {
+        tid,
+        dirfd: AT_FDCWD,
+        path: Some(path.as_os_str().as_bytes()),
+        follow,
+        in_root: false,
+    };
+    r.resolve(&req, &mut out)
+        .map_err(std::io::Error::from_raw_os_error)?;
+    Ok(std::ffi::OsString::from_vec(out).into())
+}
+
 const RESOLVE_NO_SYMLINKS: u64 = 0x04;
+const RESOLVE_IN_ROOT: u64 = 0x10;
+
+fn openat2(dir: RawFd, path: *const libc::c_char, how: &OpenHow) -> Result<OwnedFd, Errno> {
+    // SAFETY: valid pointers for the duration of the call; openat2 returns
+    // a new fd or -1.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            dir,
+            path,
+            how as *const OpenHow,
+            std::mem::size_of::<OpenHow>(),
+        )
+    };
+    if fd < 0 {
+        Err(errno())
+    } else {
+        // SAFETY: fd was just returned by openat2 and is owned by nobody else.
+        Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+    }
+}
 
 /// `struct open_how` of openat2(2).
 #[repr(C)]

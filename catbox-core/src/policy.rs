@@ -70,6 +70,10 @@ pub enum Rule {
     Subtree(PathBuf),
     /// A regular expression matched against the canonical path.
     Regex(Regex),
+    /// A plain string prefix of the canonical path, with no component
+    /// boundary (`/a/b` allows `/a/bc`): the original Python module's
+    /// meaning, kept for its drop-in.
+    Prefix(Vec<u8>),
 }
 
 impl Rule {
@@ -85,12 +89,23 @@ impl Rule {
         Ok(Rule::Subtree(clean))
     }
 
+    /// A plain string-prefix rule (the original catbox's meaning). The
+    /// path must be absolute; it is matched as written.
+    pub fn prefix(path: impl AsRef<Path>) -> Result<Rule> {
+        let path = path.as_ref();
+        if !path.is_absolute() {
+            return Err(Error::RelativeRule(path.to_path_buf()));
+        }
+        Ok(Rule::Prefix(path.as_os_str().as_bytes().to_vec()))
+    }
+
     /// A regex rule.
     pub fn regex(pattern: &str) -> Result<Rule> {
         Regex::new(pattern)
             .map(Rule::Regex)
             .map_err(|source| Error::InvalidRegex {
                 pattern: pattern.to_string(),
+                reason: one_line(&source.to_string()),
                 source,
             })
     }
@@ -107,8 +122,20 @@ impl Rule {
                     && (canonical.len() == p.len() || canonical[p.len()] == b'/')
             }
             Rule::Regex(r) => r.is_match(canonical),
+            Rule::Prefix(p) => canonical.starts_with(p),
         }
     }
+}
+
+/// The last non-empty line of a multi-line message (the regex crate puts
+/// the pattern and a caret first, the reason last).
+fn one_line(msg: &str) -> String {
+    let last = msg
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or(msg);
+    last.trim().trim_start_matches("error: ").to_string()
 }
 
 fn lexical_clean(p: &Path) -> PathBuf {
@@ -242,6 +269,8 @@ mod tests {
         assert!(r.allows(b"/a/b/c"));
         assert!(!r.allows(b"/a/bc"));
         assert!(!r.allows(b"/a"));
+        let p = Rule::prefix("/a/b").unwrap();
+        assert!(p.allows(b"/a/bc") && p.allows(b"/a/b/c") && !p.allows(b"/a/"));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::paths::Resolver;
 use crate::policy::{Network, Policy, Rule, RulePolicy};
 use crate::report::{Report, Violation};
 use crate::seccomp::{Filter, Modes};
-use crate::trace::{self, ptrace, Hooks, Tracer};
+use crate::trace::{self, ptrace, EventHook, Hooks, Tracer, ViolationHook};
 
 /// Events a run can report besides violations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,8 +108,8 @@ pub struct Sandbox {
     network: Network,
     collect_only: bool,
     policy: Option<Box<dyn Policy>>,
-    on_violation: Option<Box<dyn FnMut(&Violation) + Send>>,
-    on_event: Option<Box<dyn FnMut(Event) + Send>>,
+    on_violation: Option<ViolationHook>,
+    on_event: Option<EventHook>,
 }
 
 impl std::fmt::Debug for Sandbox {
@@ -133,6 +133,13 @@ impl Sandbox {
     /// below it, at a component boundary).
     pub fn allow_write(&mut self, path: impl AsRef<Path>) -> Result<&mut Sandbox> {
         self.rules.push(Rule::subtree(path)?);
+        Ok(self)
+    }
+
+    /// Allow writes to canonical paths that start with `path` as a plain
+    /// string (no component boundary): the original catbox's meaning.
+    pub fn allow_write_prefix(&mut self, path: impl AsRef<Path>) -> Result<&mut Sandbox> {
+        self.rules.push(Rule::prefix(path)?);
         Ok(self)
     }
 

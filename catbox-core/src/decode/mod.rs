@@ -48,12 +48,6 @@ pub struct Operand {
     pub path_arg: Option<u8>,
 }
 
-impl Default for Exist {
-    fn default() -> Exist {
-        Exist::Any
-    }
-}
-
 /// A decoded call: what a [`Policy`](crate::Policy) sees.
 #[derive(Debug)]
 pub struct Call<'a> {

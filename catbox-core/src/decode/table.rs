@@ -46,9 +46,10 @@ pub enum Follow {
 
 /// What the call requires of its target, so that a call the kernel would
 /// fail anyway gets the kernel's errno and no violation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Exist {
     /// It may or may not exist.
+    #[default]
     Any,
     /// It must exist, else `ENOENT`.
     Must,
