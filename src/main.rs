@@ -31,6 +31,9 @@ struct Cli {
     /// Write the JSON report to FILE ('-' for stdout)
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
+    /// Write the operation log (JSON Lines) to FILE
+    #[arg(long, value_name = "FILE")]
+    trace: Option<PathBuf>,
     /// Exit 1 if any violation was recorded
     #[arg(long)]
     fail_on_violation: bool,
@@ -108,6 +111,9 @@ fn run(cli: Cli) -> Result<u8, Error> {
         Network::Denied
     });
     sb.collect_only(cli.collect_only);
+    if let Some(t) = &cli.trace {
+        sb.trace_file(t)?;
+    }
     if !cli.quiet {
         sb.on_violation(|v| eprintln!("catbox: violation: {v}"));
     }
@@ -134,6 +140,10 @@ fn run(cli: Cli) -> Result<u8, Error> {
             what: "write the report",
             source,
         })?;
+    }
+    if let Some(e) = &report.log_error {
+        eprintln!("catbox: failed to write the operation log: {e}");
+        return Ok(125);
     }
     let status = report.shell_status();
     if cli.fail_on_violation && !report.violations.is_empty() && status == 0 {

@@ -72,6 +72,9 @@ pub struct Report {
     pub processes: u64,
     /// System calls that stopped for the tracer.
     pub stops: u64,
+    /// Why the operation log is incomplete, if writing it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_error: Option<String>,
 }
 
 impl Report {

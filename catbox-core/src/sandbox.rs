@@ -110,6 +110,7 @@ pub struct Sandbox {
     policy: Option<Box<dyn Policy>>,
     on_violation: Option<ViolationHook>,
     on_event: Option<EventHook>,
+    trace: Option<Box<dyn std::io::Write + Send>>,
 }
 
 impl std::fmt::Debug for Sandbox {
@@ -173,6 +174,23 @@ impl Sandbox {
         self
     }
 
+    /// Write the operation log (JSON Lines, `docs/trace-format.md`) to
+    /// `out` during the next run. Reads, stats and execs then stop too.
+    pub fn trace(&mut self, out: impl std::io::Write + Send + 'static) -> &mut Sandbox {
+        self.trace = Some(Box::new(out));
+        self
+    }
+
+    /// Write the operation log to a new file at `path` (truncated if it
+    /// exists) during the next run.
+    pub fn trace_file(&mut self, path: impl AsRef<Path>) -> Result<&mut Sandbox> {
+        let f = std::fs::File::create(path.as_ref()).map_err(|source| Error::Os {
+            what: "create the operation log file",
+            source,
+        })?;
+        Ok(self.trace(f))
+    }
+
     /// Call `f` for each [`Event`].
     pub fn on_event(&mut self, f: impl FnMut(Event) + Send + 'static) -> &mut Sandbox {
         self.on_event = Some(Box::new(f));
@@ -184,6 +202,7 @@ impl Sandbox {
             writes: true,
             network_denied: self.policy.is_some() || self.network != Network::Allowed,
             strict_network: self.network == Network::Strict,
+            trace: self.trace.is_some(),
         })
     }
 
@@ -251,7 +270,8 @@ impl Sandbox {
             on_violation: self.on_violation.take(),
             on_event: self.on_event.take(),
         };
-        let (report, hooks) = Tracer::new(pid, self.collect_only, resolver, hooks).run();
+        let log = self.trace.take().map(crate::trace::log::Log::new);
+        let (report, hooks) = Tracer::new(pid, self.collect_only, resolver, hooks, log).run();
         if custom {
             self.policy = Some(hooks.policy);
         }

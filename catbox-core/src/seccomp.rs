@@ -7,7 +7,7 @@
 //! newer than the table stop and fail with `ENOSYS`.
 
 use crate::arch;
-use crate::decode::table::{Need, Trap, TABLE};
+use crate::decode::table::{Kind, Need, Trap, TABLE};
 
 /// `SECCOMP_RET_KILL_PROCESS`.
 const RET_KILL_PROCESS: u32 = 0x8000_0000;
@@ -78,6 +78,26 @@ pub struct Modes {
     pub network_denied: bool,
     /// `AF_UNIX` sockets are denied too.
     pub strict_network: bool,
+    /// The operation log is on: reads, stats, execs and network calls stop too.
+    pub trace: bool,
+}
+
+impl Modes {
+    /// Whether the filter stops this row at all, and with which test.
+    fn trap(&self, desc: &crate::decode::SyscallDesc) -> Option<Trap> {
+        let wanted = match desc.need {
+            Need::Writes => self.writes,
+            Need::Network => self.network_denied || self.trace,
+            Need::Tree => true,
+            Need::Trace => self.trace,
+        };
+        if !wanted {
+            return None;
+        }
+        let always = (desc.name == "socket" && self.strict_network)
+            || (self.trace && matches!(desc.kind, Kind::Open(_) | Kind::OpenHow(..)));
+        Some(if always { Trap::Always } else { desc.trap })
+    }
 }
 
 /// A compiled filter, ready to install in the child.
@@ -101,18 +121,8 @@ impl Filter {
         ];
         let mut entries: Vec<(u32, Vec<libc::sock_filter>)> = Vec::new();
         for desc in TABLE {
-            let wanted = match desc.need {
-                Need::Writes => modes.writes,
-                Need::Network => modes.network_denied,
-                Need::Tree => true,
-            };
-            let Some(nr) = arch::syscall_number(desc.name).filter(|_| wanted) else {
+            let (Some(nr), Some(trap)) = (arch::syscall_number(desc.name), modes.trap(desc)) else {
                 continue;
-            };
-            let trap = if desc.name == "socket" && modes.strict_network {
-                Trap::Always
-            } else {
-                desc.trap
             };
             let body = match trap {
                 Trap::Always => vec![stmt(RET_K, RET_TRACE)],
@@ -125,6 +135,12 @@ impl Filter {
                 Trap::IfNotEqual(arg, value) => vec![
                     stmt(LD_W_ABS, off_arg_lo(arg)),
                     jump(JEQ_K, value, 1, 0),
+                    stmt(RET_K, RET_TRACE),
+                    stmt(RET_K, RET_ALLOW),
+                ],
+                Trap::IfNoBit(arg, mask) => vec![
+                    stmt(LD_W_ABS, off_arg_lo(arg)),
+                    jump(JSET_K, mask, 1, 0),
                     stmt(RET_K, RET_TRACE),
                     stmt(RET_K, RET_ALLOW),
                 ],
@@ -222,17 +238,21 @@ mod tests {
             }
             let wanted = match d.need {
                 Need::Writes => modes.writes,
-                Need::Network => modes.network_denied,
+                Need::Network => modes.network_denied || modes.trace,
                 Need::Tree => true,
+                Need::Trace => modes.trace,
             };
             if !wanted {
                 return RET_ALLOW;
             }
+            let open = matches!(d.kind, Kind::Open(_) | Kind::OpenHow(..));
             let trap = match d.trap {
                 _ if d.name == "socket" && modes.strict_network => true,
+                _ if modes.trace && open => true,
                 Trap::Always => true,
                 Trap::IfAnyBit(a, m) => args[a as usize] as u32 & m != 0,
                 Trap::IfNotEqual(a, v) => args[a as usize] as u32 != v,
+                Trap::IfNoBit(a, m) => args[a as usize] as u32 & m == 0,
             };
             return if trap { RET_TRACE } else { RET_ALLOW };
         }
@@ -246,16 +266,25 @@ mod tests {
                 writes: true,
                 network_denied: true,
                 strict_network: false,
+                trace: false,
             },
             Modes {
                 writes: true,
                 network_denied: false,
                 strict_network: false,
+                trace: false,
             },
             Modes {
                 writes: true,
                 network_denied: true,
                 strict_network: true,
+                trace: false,
+            },
+            Modes {
+                writes: true,
+                network_denied: false,
+                strict_network: false,
+                trace: true,
             },
         ] {
             let f = Filter::build(modes);
@@ -265,6 +294,7 @@ mod tests {
                     [0u64; 6],
                     [1, 0o1, 0o101, 0, 5, 0],
                     [2, 0o100, 0o1000, 0x100, 0, 0],
+                    [3, 0, 0x1000, 0x1000, 0, 0],
                     [0x0080_0000, 1, 0, 0, 0, 0],
                     [10, 2, 0, 0, 0x1234, 16],
                 ] {

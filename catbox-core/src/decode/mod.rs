@@ -46,6 +46,22 @@ pub struct Operand {
     pub write: bool,
     /// Index of the argument that held the path, if any.
     pub path_arg: Option<u8>,
+    /// For an operand that is only read: the errno its resolution met
+    /// (the kernel will meet it too); `target` is then `None`.
+    pub error: Option<i32>,
+}
+
+impl Operand {
+    /// Forget the previous call's values (the buffers keep their capacity).
+    pub fn clear(&mut self) {
+        self.raw.clear();
+        self.canonical.clear();
+        self.target = None;
+        self.error = None;
+        self.write = false;
+        self.exist = Exist::Any;
+        self.path_arg = None;
+    }
 }
 
 /// A decoded call: what a [`Policy`](crate::Policy) sees.
@@ -136,21 +152,69 @@ pub fn errno_name(e: i32) -> &'static str {
         libc::EPERM => "EPERM",
         libc::ENOENT => "ENOENT",
         libc::ESRCH => "ESRCH",
+        libc::EINTR => "EINTR",
         libc::EIO => "EIO",
+        libc::ENXIO => "ENXIO",
+        libc::E2BIG => "E2BIG",
+        libc::ENOEXEC => "ENOEXEC",
         libc::EBADF => "EBADF",
+        libc::ECHILD => "ECHILD",
+        libc::EAGAIN => "EAGAIN",
+        libc::ENOMEM => "ENOMEM",
         libc::EACCES => "EACCES",
         libc::EFAULT => "EFAULT",
+        libc::EBUSY => "EBUSY",
         libc::EEXIST => "EEXIST",
+        libc::EXDEV => "EXDEV",
+        libc::ENODEV => "ENODEV",
         libc::ENOTDIR => "ENOTDIR",
         libc::EISDIR => "EISDIR",
         libc::EINVAL => "EINVAL",
+        libc::ENFILE => "ENFILE",
+        libc::EMFILE => "EMFILE",
+        libc::ENOTTY => "ENOTTY",
+        libc::ETXTBSY => "ETXTBSY",
+        libc::EFBIG => "EFBIG",
+        libc::ENOSPC => "ENOSPC",
+        libc::ESPIPE => "ESPIPE",
         libc::EROFS => "EROFS",
+        libc::EMLINK => "EMLINK",
+        libc::EPIPE => "EPIPE",
+        libc::ERANGE => "ERANGE",
+        libc::EDEADLK => "EDEADLK",
         libc::ENAMETOOLONG => "ENAMETOOLONG",
+        libc::ENOLCK => "ENOLCK",
         libc::ENOSYS => "ENOSYS",
+        libc::ENOTEMPTY => "ENOTEMPTY",
         libc::ELOOP => "ELOOP",
-        libc::E2BIG => "E2BIG",
-        libc::ENOTSUP => "ENOTSUP",
-        libc::EXDEV => "EXDEV",
+        libc::ENODATA => "ENODATA",
+        libc::ENOTSOCK => "ENOTSOCK",
+        libc::EDESTADDRREQ => "EDESTADDRREQ",
+        libc::EMSGSIZE => "EMSGSIZE",
+        libc::EPROTOTYPE => "EPROTOTYPE",
+        libc::ENOPROTOOPT => "ENOPROTOOPT",
+        libc::EPROTONOSUPPORT => "EPROTONOSUPPORT",
+        libc::EOPNOTSUPP => "EOPNOTSUPP",
+        libc::EAFNOSUPPORT => "EAFNOSUPPORT",
+        libc::EADDRINUSE => "EADDRINUSE",
+        libc::EADDRNOTAVAIL => "EADDRNOTAVAIL",
+        libc::ENETDOWN => "ENETDOWN",
+        libc::ENETUNREACH => "ENETUNREACH",
+        libc::ECONNABORTED => "ECONNABORTED",
+        libc::ECONNRESET => "ECONNRESET",
+        libc::ENOBUFS => "ENOBUFS",
+        libc::EISCONN => "EISCONN",
+        libc::ENOTCONN => "ENOTCONN",
+        libc::ETIMEDOUT => "ETIMEDOUT",
+        libc::ECONNREFUSED => "ECONNREFUSED",
+        libc::EHOSTUNREACH => "EHOSTUNREACH",
+        libc::EALREADY => "EALREADY",
+        libc::EINPROGRESS => "EINPROGRESS",
+        libc::EDQUOT => "EDQUOT",
+        libc::ESTALE => "ESTALE",
+        libc::ECANCELED => "ECANCELED",
+        libc::EOVERFLOW => "EOVERFLOW",
+        libc::EILSEQ => "EILSEQ",
         _ => "EUNKNOWN",
     }
 }

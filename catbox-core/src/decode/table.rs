@@ -16,6 +16,8 @@ pub enum Trap {
     IfAnyBit(u8, u32),
     /// When `args[arg] != value` (low 32 bits).
     IfNotEqual(u8, u32),
+    /// When `args[arg] & mask == 0` (low 32 bits).
+    IfNoBit(u8, u32),
 }
 
 /// Which modes need the call to stop.
@@ -27,6 +29,51 @@ pub enum Need {
     Network,
     /// Keeping the process tree traced (clone with `CLONE_UNTRACED`, clone3).
     Tree,
+    /// Only the operation log (reads, stats, execs).
+    Trace,
+}
+
+/// What a call is, in the operation log (`docs/trace-format.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ev {
+    /// Not logged.
+    None,
+    /// Data or metadata written (or, for an open without write intent, a read).
+    Write,
+    /// A name created.
+    Create,
+    /// A name removed.
+    Remove,
+    /// A name renamed (two paths).
+    Rename,
+    /// A hard link made (two paths).
+    Link,
+    /// A file opened for reading.
+    Read,
+    /// Metadata or existence checked.
+    Stat,
+    /// A program executed.
+    Exec,
+    /// A network attempt.
+    Net,
+}
+
+impl Ev {
+    /// The `event` field of the log.
+    pub fn name(self) -> &'static str {
+        match self {
+            Ev::None => "none",
+            Ev::Write => "write",
+            Ev::Create => "create",
+            Ev::Remove => "remove",
+            Ev::Rename => "rename",
+            Ev::Link => "link",
+            Ev::Read => "read",
+            Ev::Stat => "stat",
+            Ev::Exec => "exec",
+            Ev::Net => "net",
+        }
+    }
 }
 
 /// Whether the last component of a path operand is followed if it is a symlink.
@@ -107,6 +154,10 @@ pub enum Kind {
     Clone,
     /// `clone3`: flags in memory; `CLONE_UNTRACED` makes it fail with `ENOSYS`.
     Clone3,
+    /// Reads its path operands (logged only).
+    Look,
+    /// `execve`/`execveat`: the argv pointer is argument `n` (logged only).
+    Exec(u8),
 }
 
 /// How an argument prints in the strace-like form.
@@ -143,6 +194,8 @@ pub struct SyscallDesc {
     pub paths: &'static [PathArg],
     /// How each argument prints.
     pub fmt: &'static [Fmt],
+    /// What it is in the operation log.
+    pub ev: Ev,
 }
 
 const fn p(dirfd: Option<u8>, path: Option<u8>, follow: Follow, exist: Exist) -> PathArg {
@@ -180,6 +233,50 @@ const fn row(
         kind,
         paths,
         fmt,
+        ev: Ev::Write,
+    }
+}
+
+/// The same row with another log event.
+const fn ev(mut d: SyscallDesc, ev: Ev) -> SyscallDesc {
+    d.ev = ev;
+    d
+}
+
+/// A row stopped only for the operation log.
+const fn look(
+    name: &'static str,
+    kind: Kind,
+    ev: Ev,
+    paths: &'static [PathArg],
+    fmt: &'static [Fmt],
+) -> SyscallDesc {
+    SyscallDesc {
+        name,
+        need: Need::Trace,
+        trap: Trap::Always,
+        kind,
+        paths,
+        fmt,
+        ev,
+    }
+}
+
+/// The same row, not stopped when `AT_EMPTY_PATH` is in argument `flags`.
+const fn no_empty(mut d: SyscallDesc, flags: u8) -> SyscallDesc {
+    d.trap = Trap::IfNoBit(flags, AT_EMPTY_PATH as u32);
+    d
+}
+
+const fn tree(name: &'static str, trap: Trap, kind: Kind, fmt: &'static [Fmt]) -> SyscallDesc {
+    SyscallDesc {
+        name,
+        need: Need::Tree,
+        trap,
+        kind,
+        paths: &[],
+        fmt,
+        ev: Ev::None,
     }
 }
 
@@ -191,6 +288,7 @@ const fn net(name: &'static str, trap: Trap, kind: Kind, fmt: &'static [Fmt]) ->
         kind,
         paths: &[],
         fmt,
+        ev: Ev::Net,
     }
 }
 
@@ -204,6 +302,7 @@ const AT: Option<u8> = None;
 const NOFOLLOW: u64 = AT_SYMLINK_NOFOLLOW;
 
 /// Every call catbox may stop.
+#[rustfmt::skip]
 pub static TABLE: &[SyscallDesc] = &[
     // --- opens: stop only with write intent ---
     row(
@@ -254,37 +353,37 @@ pub static TABLE: &[SyscallDesc] = &[
         &[p(AT, Some(0), Always, Must)],
         &[Path, Int],
     ),
-    row(
+    ev(row(
         "mkdir",
         T,
         W,
         &[p(AT, Some(0), Never, MustNot)],
         &[Path, Mode],
-    ),
-    row(
+    ), Ev::Create),
+    ev(row(
         "mkdirat",
         T,
         W,
         &[p(Some(0), Some(1), Never, MustNot)],
         &[Fd, Path, Mode],
-    ),
-    row("rmdir", T, W, &[p(AT, Some(0), Never, Must)], &[Path]),
-    row("unlink", T, W, &[p(AT, Some(0), Never, Must)], &[Path]),
-    row(
+    ), Ev::Create),
+    ev(row("rmdir", T, W, &[p(AT, Some(0), Never, Must)], &[Path]), Ev::Remove),
+    ev(row("unlink", T, W, &[p(AT, Some(0), Never, Must)], &[Path]), Ev::Remove),
+    ev(row(
         "unlinkat",
         T,
         W,
         &[p(Some(0), Some(1), Never, Must)],
         &[Fd, Path, AtFlags],
-    ),
-    row(
+    ), Ev::Remove),
+    ev(row(
         "rename",
         T,
         W,
         &[p(AT, Some(0), Never, Must), p(AT, Some(1), Never, Any)],
         &[Path, Path],
-    ),
-    row(
+    ), Ev::Rename),
+    ev(row(
         "renameat",
         T,
         W,
@@ -293,8 +392,8 @@ pub static TABLE: &[SyscallDesc] = &[
             p(Some(2), Some(3), Never, Any),
         ],
         &[Fd, Path, Fd, Path],
-    ),
-    row(
+    ), Ev::Rename),
+    ev(row(
         "renameat2",
         T,
         W,
@@ -303,15 +402,15 @@ pub static TABLE: &[SyscallDesc] = &[
             p(Some(2), Some(3), Never, Any),
         ],
         &[Fd, Path, Fd, Path, Hex],
-    ),
-    row(
+    ), Ev::Rename),
+    ev(row(
         "link",
         T,
         W,
         &[p(AT, Some(0), Never, Must), p(AT, Some(1), Never, MustNot)],
         &[Path, Path],
-    ),
-    row(
+    ), Ev::Link),
+    ev(row(
         "linkat",
         T,
         W,
@@ -324,35 +423,35 @@ pub static TABLE: &[SyscallDesc] = &[
             p(Some(2), Some(3), Never, MustNot),
         ],
         &[Fd, Path, Fd, Path, AtFlags],
-    ),
-    row(
+    ), Ev::Link),
+    ev(row(
         "symlink",
         T,
         W,
         &[p(AT, Some(1), Never, MustNot)],
         &[Path, Path],
-    ),
-    row(
+    ), Ev::Create),
+    ev(row(
         "symlinkat",
         T,
         W,
         &[p(Some(1), Some(2), Never, MustNot)],
         &[Path, Fd, Path],
-    ),
-    row(
+    ), Ev::Create),
+    ev(row(
         "mknod",
         T,
         W,
         &[p(AT, Some(0), Never, MustNot)],
         &[Path, Mode, Hex],
-    ),
-    row(
+    ), Ev::Create),
+    ev(row(
         "mknodat",
         T,
         W,
         &[p(Some(0), Some(1), Never, MustNot)],
         &[Fd, Path, Mode, Hex],
-    ),
+    ), Ev::Create),
     // --- metadata ---
     row(
         "chmod",
@@ -557,7 +656,7 @@ pub static TABLE: &[SyscallDesc] = &[
         &[Fd, Path, Hex, Hex, Int],
     ),
     row("io_uring_setup", T, Kind::DenyWrite, &[], &[Int, Hex]),
-    row("bind", T, Kind::Bind, &[], &[Fd, Hex, Int]),
+    ev(row("bind", T, Kind::Bind, &[], &[Fd, Hex, Int]), Ev::Net),
     // --- network ---
     net(
         "socket",
@@ -575,36 +674,28 @@ pub static TABLE: &[SyscallDesc] = &[
     net("sendmsg", T, Kind::SendMsg, &[Fd, Hex, Hex]),
     net("sendmmsg", T, Kind::SendMmsg, &[Fd, Hex, Int, Hex]),
     // --- the process tree ---
-    SyscallDesc {
-        name: "ptrace",
-        need: Need::Tree,
-        trap: T,
-        kind: Kind::Ptrace,
-        paths: &[],
-        fmt: &[Int, Int, Hex, Hex],
-    },
-    SyscallDesc {
-        name: "process_vm_writev",
-        need: Need::Tree,
-        trap: T,
-        kind: Kind::DenyAlways,
-        paths: &[],
-        fmt: &[Int, Hex, Int, Hex, Int, Hex],
-    },
-    SyscallDesc {
-        name: "clone",
-        need: Need::Tree,
-        trap: Trap::IfAnyBit(0, CLONE_UNTRACED as u32),
-        kind: Kind::Clone,
-        paths: &[],
-        fmt: &[Hex, Hex, Hex, Hex, Hex],
-    },
-    SyscallDesc {
-        name: "clone3",
-        need: Need::Tree,
-        trap: T,
-        kind: Kind::Clone3,
-        paths: &[],
-        fmt: &[Hex, Int],
-    },
+    tree("ptrace", T, Kind::Ptrace, &[Int, Int, Hex, Hex]),
+    tree("process_vm_writev", T, Kind::DenyAlways, &[Int, Hex, Int, Hex, Int, Hex]),
+    tree("clone", Trap::IfAnyBit(0, CLONE_UNTRACED as u32), Kind::Clone, &[Hex, Hex, Hex, Hex, Hex]),
+    tree("clone3", T, Kind::Clone3, &[Hex, Int]),
+    // --- the operation log only ---
+    look("stat", Kind::Look, Ev::Stat, &[p(AT, Some(0), Always, Any)], &[Path, Hex]),
+    look("lstat", Kind::Look, Ev::Stat, &[p(AT, Some(0), Never, Any)], &[Path, Hex]),
+    // fstat() is newfstatat(fd, "", AT_EMPTY_PATH): it names no path, so it does not stop.
+    // readlink is not logged: realpath() calls it on every component.
+    no_empty(look("newfstatat", Kind::Look, Ev::Stat,
+        &[with_empty(p(Some(0), Some(1), Follow::UnlessFlag(3, NOFOLLOW), Any), 3, AT_EMPTY_PATH)],
+        &[Fd, Path, Hex, AtFlags]), 3),
+    no_empty(look("statx", Kind::Look, Ev::Stat,
+        &[with_empty(p(Some(0), Some(1), Follow::UnlessFlag(2, NOFOLLOW), Any), 2, AT_EMPTY_PATH)],
+        &[Fd, Path, AtFlags, Hex, Hex]), 2),
+    look("access", Kind::Look, Ev::Stat, &[p(AT, Some(0), Always, Any)], &[Path, Int]),
+    look("faccessat", Kind::Look, Ev::Stat, &[p(Some(0), Some(1), Always, Any)], &[Fd, Path, Int]),
+    look("faccessat2", Kind::Look, Ev::Stat,
+        &[with_empty(p(Some(0), Some(1), Follow::UnlessFlag(3, NOFOLLOW), Any), 3, AT_EMPTY_PATH)],
+        &[Fd, Path, Int, AtFlags]),
+    look("execve", Kind::Exec(1), Ev::Exec, &[p(AT, Some(0), Always, Any)], &[Path, Hex, Hex]),
+    look("execveat", Kind::Exec(2), Ev::Exec,
+        &[with_empty(p(Some(0), Some(1), Follow::UnlessFlag(4, NOFOLLOW), Any), 4, AT_EMPTY_PATH)],
+        &[Fd, Path, Hex, Hex, AtFlags]),
 ];

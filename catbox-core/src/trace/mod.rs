@@ -2,10 +2,13 @@
 //! asks the policy, and applies its verdict.
 //!
 //! Calls stop only at seccomp stops (`PTRACE_EVENT_SECCOMP`); tracees are
-//! always resumed with `PTRACE_CONT`, so there are no syscall-entry or -exit
-//! stops at all. A denied call is skipped at its seccomp stop by setting its
-//! number to -1 and its return register to the errno, which the kernel keeps.
+//! resumed with `PTRACE_CONT`, so there are no syscall-entry or -exit stops,
+//! except when the operation log needs the result of a call that ran: then
+//! that one call is resumed with `PTRACE_SYSCALL` and its exit stop read. A
+//! denied call is skipped at its seccomp stop by setting its number to -1
+//! and its return register to the errno, which the kernel keeps.
 
+pub(crate) mod log;
 pub(crate) mod ptrace;
 
 use std::collections::HashMap;
@@ -16,6 +19,7 @@ use std::os::unix::ffi::OsStrExt;
 
 use crate::arch;
 use crate::decode::consts::*;
+use crate::decode::table::Ev;
 use crate::decode::{self, format_sockaddr, Call, Exist, Follow, Kind, Operand, PathArg};
 use crate::paths::{Request, Resolver};
 use crate::policy::{Policy, Subject, Verdict};
@@ -35,6 +39,7 @@ pub(crate) const OPTIONS: libc::c_int = libc::PTRACE_O_TRACESECCOMP
     | libc::PTRACE_O_TRACEVFORK
     | libc::PTRACE_O_TRACECLONE
     | libc::PTRACE_O_TRACEEXEC
+    | libc::PTRACE_O_TRACESYSGOOD
     | libc::PTRACE_O_EXITKILL;
 
 #[derive(Debug, Default)]
@@ -42,6 +47,10 @@ struct Proc {
     /// Whether the tracee's first stop (the auto-attach `PTRACE_EVENT_STOP`)
     /// has been seen.
     started: bool,
+    /// A log line waiting for the result of the call at its exit stop.
+    pending: Vec<u8>,
+    /// Whether `pending` holds a line.
+    has_pending: bool,
 }
 
 /// A violation callback.
@@ -66,6 +75,9 @@ pub(crate) struct Tracer {
     operands: Vec<Operand>,
     info: ptrace::SyscallInfo,
     hooks: Hooks,
+    log: Option<log::Log>,
+    line: Vec<u8>,
+    argv: Vec<u8>,
 }
 
 fn is_stop_signal(sig: i32) -> bool {
@@ -76,10 +88,22 @@ fn is_stop_signal(sig: i32) -> bool {
 }
 
 impl Tracer {
-    pub(crate) fn new(root: i32, collect_only: bool, resolver: Resolver, hooks: Hooks) -> Tracer {
+    pub(crate) fn new(
+        root: i32,
+        collect_only: bool,
+        resolver: Resolver,
+        hooks: Hooks,
+        log: Option<log::Log>,
+    ) -> Tracer {
         let mut procs = HashMap::new();
-        procs.insert(root, Proc { started: true });
-        Tracer {
+        procs.insert(
+            root,
+            Proc {
+                started: true,
+                ..Proc::default()
+            },
+        );
+        let mut t = Tracer {
             procs,
             root,
             report: Report {
@@ -91,6 +115,43 @@ impl Tracer {
             operands: vec![Operand::default(), Operand::default()],
             info: ptrace::SyscallInfo::default(),
             hooks,
+            log,
+            line: Vec::with_capacity(8192),
+            argv: Vec::new(),
+        };
+        t.log_start(root, std::process::id() as i32);
+        t
+    }
+
+    fn log_start(&mut self, pid: i32, ppid: i32) {
+        if let Some(l) = self.log.as_mut() {
+            l.head(&mut self.line, pid, "start");
+            log::int_field(&mut self.line, "ppid", ppid as i64);
+            l.close(&mut self.line);
+        }
+    }
+
+    fn log_exit(&mut self, pid: i32, status: i32) {
+        if let Some(l) = self.log.as_mut() {
+            l.head(&mut self.line, pid, "exit");
+            if libc::WIFEXITED(status) {
+                log::int_field(&mut self.line, "code", libc::WEXITSTATUS(status) as i64);
+            } else {
+                log::int_field(&mut self.line, "signal", libc::WTERMSIG(status) as i64);
+            }
+            l.close(&mut self.line);
+        }
+    }
+
+    /// Finish the pending line of `from` (the tid that made the call) with
+    /// `errno` and write it.
+    fn finish_pending(&mut self, from: i32, errno: Option<i32>) {
+        let Some(l) = self.log.as_mut() else { return };
+        if let Some(p) = self.procs.get_mut(&from) {
+            if p.has_pending {
+                p.has_pending = false;
+                l.finish(&mut p.pending, errno);
+            }
         }
     }
 
@@ -124,6 +185,8 @@ impl Tracer {
                 Err(_) => break,
             };
             if libc::WIFEXITED(status) || libc::WIFSIGNALED(status) {
+                self.finish_pending(pid, Some(libc::ESRCH));
+                self.log_exit(pid, status);
                 self.procs.remove(&pid);
                 if pid == self.root {
                     if libc::WIFEXITED(status) {
@@ -145,14 +208,26 @@ impl Tracer {
                 EVENT_FORK | EVENT_VFORK | EVENT_CLONE => {
                     if let Ok(child) = ptrace::event_msg(pid) {
                         self.add(child as i32);
+                        self.log_start(child as i32, pid);
                     }
                     self.resume(pid, 0);
                 }
                 EVENT_EXEC => {
-                    if let Ok(former) = ptrace::event_msg(pid) {
-                        if former as i32 != pid {
-                            self.procs.remove(&(former as i32));
-                        }
+                    let former = ptrace::event_msg(pid).map(|f| f as i32).unwrap_or(pid);
+                    self.finish_pending(former, None);
+                    if former != pid {
+                        self.procs.remove(&former);
+                    }
+                    self.resume(pid, 0);
+                }
+                0 if sig == libc::SIGTRAP | 0x80 => {
+                    // The exit stop of a call whose result the log needs.
+                    if ptrace::syscall_info(pid, &mut self.info).is_ok()
+                        && self.info.op == ptrace::INFO_EXIT
+                    {
+                        let rval = self.info.nr as i64;
+                        let err = (rval < 0 && rval > -4096).then_some(-rval as i32);
+                        self.finish_pending(pid, err);
                     }
                     self.resume(pid, 0);
                 }
@@ -168,6 +243,9 @@ impl Tracer {
                 0 => self.resume(pid, sig),
                 _ => self.resume(pid, 0),
             }
+        }
+        if let Some(e) = self.log.as_mut().and_then(|l| l.flush()) {
+            self.report.log_error = Some(e.to_string());
         }
         (self.report, self.hooks)
     }
@@ -219,7 +297,8 @@ impl Tracer {
         }
     }
 
-    /// Apply a verdict and resume.
+    /// Apply a verdict and resume (to the call's exit stop if the log is
+    /// waiting for its result).
     fn finish(&mut self, pid: i32, verdict: Verdict) {
         let ret = match verdict {
             Verdict::Allow => None,
@@ -243,7 +322,15 @@ impl Tracer {
                 }
             }
         }
-        self.resume(pid, 0);
+        let wait_exit = self.procs.get(&pid).is_some_and(|p| p.has_pending);
+        let r = if wait_exit {
+            ptrace::syscall(pid)
+        } else {
+            ptrace::cont(pid, 0)
+        };
+        if r.is_err() {
+            self.died(pid);
+        }
     }
 
     /// Decode the call, ask the policy, record a violation.
@@ -284,17 +371,30 @@ impl Tracer {
                 Kind::Bind => {
                     n_ops = self.bind_operand(pid, args)?;
                 }
+                Kind::Exec(a) if self.log.is_some() => {
+                    n_ops = desc.paths.len();
+                    self.operands[0].clear();
+                    self.read_argv(pid, args[a as usize]);
+                    self.operand(pid, desc, &desc.paths[0], &args, 0)?;
+                }
                 _ => {
+                    n_ops = desc.paths.len();
+                    for op in &mut self.operands[..n_ops] {
+                        op.clear();
+                    }
                     for (i, pa) in desc.paths.iter().enumerate() {
                         self.operand(pid, desc, pa, &args, i)?;
                     }
-                    n_ops = desc.paths.len();
                 }
             }
             Ok(())
         })();
         if let Err(errno) = decoded {
-            return Verdict::Fail(errno);
+            let verdict = Verdict::Fail(errno);
+            if self.log.is_some() && desc.ev != Ev::None {
+                self.log_call(pid, desc, n_ops, verdict, detail.as_deref());
+            }
+            return verdict;
         }
         let call = Call {
             pid,
@@ -328,7 +428,100 @@ impl Tracer {
             }
             self.report.violations.push(v);
         }
+        let Call { detail, .. } = call;
+        if self.log.is_some() && desc.ev != Ev::None {
+            self.log_call(pid, desc, n_ops, verdict, detail.as_deref());
+        }
         verdict
+    }
+
+    /// Write the log line of a judged call, or keep it pending until the
+    /// call's exit stop when only the kernel knows the result.
+    fn log_call(
+        &mut self,
+        pid: i32,
+        desc: &'static decode::SyscallDesc,
+        n_ops: usize,
+        verdict: Verdict,
+        detail: Option<&str>,
+    ) {
+        let Some(l) = self.log.as_mut() else { return };
+        let ops = &self.operands[..n_ops];
+        let mut ev = desc.ev;
+        if matches!(desc.kind, Kind::Open(_) | Kind::OpenHow(..))
+            && ops.first().is_some_and(|o| !o.write)
+        {
+            ev = Ev::Read;
+        }
+        let buf = &mut self.line;
+        l.head(buf, pid, ev.name());
+        log::str_field(buf, "op", desc.name.as_bytes());
+        if ev == Ev::Net {
+            match (ops.first(), detail) {
+                (Some(o), _) => log::str_field(buf, "dest", &o.canonical),
+                (None, Some(d)) => log::str_field(buf, "dest", d.as_bytes()),
+                (None, None) => log::str_field(buf, "dest", b""),
+            }
+        } else if let Some(o) = ops.first() {
+            if ev == Ev::Exec {
+                log::str_field(buf, "path", &o.canonical);
+                buf.extend_from_slice(b",\"argv\":");
+                buf.extend_from_slice(&self.argv);
+            } else {
+                log::str_field(buf, "path", &o.raw);
+                log::str_field(buf, "canonical", &o.canonical);
+            }
+            if let Some(o2) = ops.get(1) {
+                log::str_field(buf, "path2", &o2.raw);
+                log::str_field(buf, "canonical2", &o2.canonical);
+            }
+        }
+        let known = match verdict {
+            Verdict::Deny { errno, .. } if !self.collect_only => Some(Some(errno)),
+            Verdict::Fail(errno) => Some(Some(errno)),
+            Verdict::Fake(v) if v < 0 => Some(Some(-v as i32)),
+            Verdict::Fake(_) => Some(None),
+            _ if matches!(ev, Ev::Read | Ev::Stat) => {
+                Some(ops.first().and_then(|o| match o.target {
+                    _ if o.error.is_some() => o.error,
+                    Some(crate::paths::Target::Missing) => Some(libc::ENOENT),
+                    _ => None,
+                }))
+            }
+            _ => None,
+        };
+        match known {
+            Some(errno) => l.finish(buf, errno),
+            None => {
+                if let Some(p) = self.procs.get_mut(&pid) {
+                    std::mem::swap(&mut p.pending, buf);
+                    p.has_pending = true;
+                }
+            }
+        }
+    }
+
+    /// Read an execve argv array into `self.argv` as a JSON array.
+    fn read_argv(&mut self, pid: i32, mut ptr: u64) {
+        self.argv.clear();
+        self.argv.push(b'[');
+        let mut s = Vec::new();
+        for i in 0..4096 {
+            let mut b = [0u8; 8];
+            if ptr == 0 || ptrace::read_mem(pid, ptr, &mut b).ok() != Some(8) {
+                break;
+            }
+            let a = u64::from_ne_bytes(b);
+            if a == 0 || ptrace::read_cstr(pid, a, 128 * 1024, &mut s).is_err() {
+                break;
+            }
+            if i > 0 {
+                self.argv.push(b',');
+            }
+            log::json_str(&mut self.argv, &s);
+            ptr += 8;
+        }
+        self.argv.push(b']');
     }
 
     /// Decode and resolve path operand `i` of a call.
@@ -340,7 +533,8 @@ impl Tracer {
         args: &[u64; 6],
         i: usize,
     ) -> Result<(), i32> {
-        let (mut flags, mut in_root, mut write) = (0u64, false, true);
+        let (mut flags, mut in_root) = (0u64, false);
+        let mut write = !matches!(desc.kind, Kind::Look | Kind::Exec(_));
         match desc.kind {
             Kind::Open(a) => {
                 flags = args[a as usize];
@@ -398,7 +592,15 @@ impl Tracer {
                 }
                 fd_itself = true;
             } else {
-                ptrace::read_cstr(pid, ptr, libc::PATH_MAX as usize - 1, &mut op.raw)?;
+                if let Err(e) =
+                    ptrace::read_cstr(pid, ptr, libc::PATH_MAX as usize - 1, &mut op.raw)
+                {
+                    if write {
+                        return Err(e);
+                    }
+                    op.error = Some(e);
+                    return Ok(());
+                }
                 if op.raw.is_empty() {
                     match pa.empty_path {
                         Some((fa, f)) if args[fa as usize] & f != 0 => fd_itself = true,
@@ -407,7 +609,8 @@ impl Tracer {
                 }
             }
         }
-        if !write {
+        op.error = None;
+        if !write && self.log.is_none() {
             return Ok(());
         }
         let req = Request {
@@ -417,8 +620,12 @@ impl Tracer {
             follow,
             in_root,
         };
-        let target = self.resolver.resolve(&req, &mut op.canonical)?;
-        op.target = Some(target);
+        match self.resolver.resolve(&req, &mut op.canonical) {
+            Ok(target) => op.target = Some(target),
+            // A read is never failed by catbox: the kernel decides.
+            Err(e) if !write => op.error = Some(e),
+            Err(e) => return Err(e),
+        }
         Ok(())
     }
 

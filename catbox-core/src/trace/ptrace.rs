@@ -10,6 +10,8 @@ use crate::arch;
 
 /// `PTRACE_GET_SYSCALL_INFO` (Linux 5.3).
 const PTRACE_GET_SYSCALL_INFO: libc::c_uint = 0x420e;
+/// `PTRACE_SYSCALL_INFO_EXIT`: `nr` holds the return value.
+pub const INFO_EXIT: u8 = 2;
 /// `PTRACE_SYSCALL_INFO_SECCOMP`.
 pub const INFO_SECCOMP: u8 = 3;
 
@@ -66,6 +68,20 @@ pub fn cont(pid: i32, sig: i32) -> io::Result<()> {
             pid,
             std::ptr::null_mut::<libc::c_void>(),
             sig as libc::c_long as *mut libc::c_void,
+        )
+    })
+    .map(drop)
+}
+
+/// Resume a stopped tracee until the exit of its current call.
+pub fn syscall(pid: i32) -> io::Result<()> {
+    // SAFETY: PTRACE_SYSCALL takes no pointers.
+    check(unsafe {
+        libc::ptrace(
+            libc::PTRACE_SYSCALL,
+            pid,
+            std::ptr::null_mut::<libc::c_void>(),
+            std::ptr::null_mut::<libc::c_void>(),
         )
     })
     .map(drop)
