@@ -13,6 +13,9 @@ use clap::Parser;
 
 /// Run COMMAND with writes confined to the given paths; every write
 /// elsewhere is denied (EACCES) and reported.
+///
+/// `catbox deps TRACE --build-dir DIR` analyses an operation log instead
+/// (see `catbox deps --help`).
 #[derive(Parser, Debug)]
 #[command(name = "catbox", version, about, long_about = None)]
 struct Cli {
@@ -49,24 +52,100 @@ struct Cli {
     command: Vec<OsString>,
 }
 
+/// `catbox deps TRACE --build-dir DIR`: what a traced build read, ran and
+/// wrote, with the Debian packages that own its inputs.
+#[derive(Parser, Debug)]
+#[command(name = "catbox deps", version, about, long_about = None)]
+struct DepsCli {
+    /// The operation log written by `catbox --trace`
+    #[arg(value_name = "TRACE")]
+    trace: PathBuf,
+    /// The build directory (its files are outputs, not inputs)
+    #[arg(long, value_name = "DIR")]
+    build_dir: PathBuf,
+    /// Output format
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum Format {
+    Text,
+    Json,
+}
+
+fn deps_main(args: impl Iterator<Item = OsString>) -> ExitCode {
+    let cli = match DepsCli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => return usage_error(e),
+    };
+    let opts = catbox_core::deps::DepsOptions {
+        build_dir: cli.build_dir,
+        ..Default::default()
+    };
+    let analysis = match catbox_core::deps::analyze(&cli.trace, &opts) {
+        Ok(a) => a,
+        Err(e) => return fail(e, 125),
+    };
+    const SHOWN: usize = 20;
+    for p in analysis.problems.iter().take(SHOWN) {
+        eprintln!("catbox deps: {}: {p}", cli.trace.display());
+    }
+    if analysis.problems.len() > SHOWN {
+        eprintln!(
+            "catbox deps: {}: ... and {} more unusable lines",
+            cli.trace.display(),
+            analysis.problems.len() - SHOWN
+        );
+    }
+    let text = match cli.format {
+        Format::Text => analysis.render_text(),
+        Format::Json => match serde_json::to_string_pretty(&analysis.to_json()) {
+            Ok(t) => t + "\n",
+            Err(e) => return fail(e, 125),
+        },
+    };
+    let mut out = std::io::stdout().lock();
+    if out
+        .write_all(text.as_bytes())
+        .and_then(|_| out.flush())
+        .is_err()
+    {
+        return ExitCode::from(125);
+    }
+    if analysis.problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let _ = e.print();
+        return ExitCode::SUCCESS;
+    }
+    let msg = e.to_string();
+    let first = msg.lines().next().unwrap_or("invalid arguments");
+    fail(first.trim_start_matches("error: "), 125)
+}
+
 fn fail(msg: impl std::fmt::Display, code: u8) -> ExitCode {
     eprintln!("catbox: {msg}");
     ExitCode::from(code)
 }
 
 fn main() -> ExitCode {
+    let mut args = std::env::args_os();
+    if std::env::args_os().nth(1).is_some_and(|a| a == "deps") {
+        let argv0 = args.next().unwrap_or_default();
+        args.next();
+        return deps_main(std::iter::once(argv0).chain(args));
+    }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
-        Err(e) => {
-            use clap::error::ErrorKind;
-            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
-                let _ = e.print();
-                return ExitCode::SUCCESS;
-            }
-            let msg = e.to_string();
-            let first = msg.lines().next().unwrap_or("invalid arguments");
-            return fail(first.trim_start_matches("error: "), 125);
-        }
+        Err(e) => return usage_error(e),
     };
     if let Some(first) = cli.command.first() {
         // clap takes an unknown option for the command; a command that

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 /// Everything that can go wrong when setting up or running a sandbox.
 ///
 /// Errors that come from the operating system keep the OS error as their
-/// `source`. Messages read "failed to <do what>: <why>" or say what input was
+/// `source`. Messages read "failed to `what`: `why`" or say what input was
 /// wrong.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

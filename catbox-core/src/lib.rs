@@ -24,6 +24,7 @@
 
 mod arch;
 pub mod decode;
+pub mod deps;
 mod error;
 pub mod paths;
 pub mod policy;

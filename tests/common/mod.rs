@@ -2,6 +2,8 @@
 //! real processes, compile the C reproducers in `tests/c/`, read the JSON report.
 #![allow(dead_code)]
 
+pub mod real_inputs;
+
 use std::ffi::OsStr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};

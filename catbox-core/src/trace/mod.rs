@@ -463,13 +463,11 @@ impl Tracer {
                 (None, None) => log::str_field(buf, "dest", b""),
             }
         } else if let Some(o) = ops.first() {
+            log::str_field(buf, "path", &o.raw);
+            log::str_field(buf, "canonical", &o.canonical);
             if ev == Ev::Exec {
-                log::str_field(buf, "path", &o.canonical);
                 buf.extend_from_slice(b",\"argv\":");
                 buf.extend_from_slice(&self.argv);
-            } else {
-                log::str_field(buf, "path", &o.raw);
-                log::str_field(buf, "canonical", &o.canonical);
             }
             if let Some(o2) = ops.get(1) {
                 log::str_field(buf, "path2", &o2.raw);
