@@ -1,0 +1,313 @@
+"""catbox: run a function in a sandbox that confines its writes.
+
+A drop-in for the original (Pardus) ``catbox`` module, over ``libcatbox.so``::
+
+    import catbox
+
+    def build():
+        os.system("make install")
+
+    ret = catbox.run(build, ["/var/tmp/build/", "/tmp/"], network=False)
+    print(ret.code)
+    for operation, path, canonical in ret.violations:
+        print(operation, path, canonical)
+
+The function runs in a forked child, traced with its whole process tree.
+Writes outside the writable paths fail with ``EACCES`` (or, with
+``collect_only=True``, are let through) and are recorded as violations.
+"""
+
+import collections
+import os
+import signal as _signal
+import sys
+import traceback
+import ctypes
+
+from . import _ffi
+
+__all__ = ["run", "canonical", "version", "has_pcre", "CatboxRet", "Violation"]
+
+#: A violation with every detail the library records (``.records``).
+Violation = collections.namedtuple(
+    "Violation", ["operation", "path", "canonical", "pid", "errno"]
+)
+
+_EVENT_HOOKS = ("child_initialized", "child_died_unexpectedly")
+
+
+class CatboxRet(object):
+    """What :func:`run` returns.
+
+    ``code``: the function's exit code (``sys.exit(n)`` gives ``n``, an
+    uncaught exception 1), or 128+N if the child was killed by signal N.
+    ``violations``: ``(operation, path, canonical)`` tuples, in order.
+    ``ownerships``, ``modes``: empty dicts (no fakeroot yet).
+    ``signal``: the signal that killed the child, or None.
+    ``records``: :class:`Violation` tuples with the pid and errno name too.
+    """
+
+    def __init__(self):
+        self.code = 0
+        self.signal = None
+        self.violations = []
+        self.records = []
+        self.ownerships = {}
+        self.modes = {}
+
+    def __repr__(self):
+        return "<CatboxRet code=%r violations=%d>" % (self.code, len(self.violations))
+
+
+def _fsdecode(b):
+    return os.fsdecode(b) if b is not None else None
+
+
+def _original_names(operation, canonical):
+    """The original module's names for network violations: every socket()
+    is ``socketcall``, and a destination is ``host:port`` for IPv6 too."""
+    if operation == "socket":
+        operation = "socketcall"
+    elif canonical.startswith("[") and "]:" in canonical:
+        host, _, port = canonical[1:].rpartition("]:")
+        canonical = "%s:%s" % (host, port)
+    return operation, canonical
+
+
+def _record(v):
+    operation, canonical = _original_names(
+        _fsdecode(v.operation), _fsdecode(v.canonical)
+    )
+    return Violation(operation, _fsdecode(v.path), canonical, v.pid, _fsdecode(v.errno_name))
+
+
+def _check(status, what):
+    if status == _ffi.CATBOX_OK:
+        return
+    msg = "%s: %s" % (what, _ffi.last_error())
+    if status in (_ffi.CATBOX_ERR_RELATIVE_PATH, _ffi.CATBOX_ERR_NULL):
+        raise TypeError(msg)
+    if status in (_ffi.CATBOX_ERR_INVALID_REGEX, _ffi.CATBOX_ERR_INVALID_ARGUMENT):
+        raise ValueError(msg)
+    raise OSError(msg)
+
+
+def _exit_code(code):
+    """The exit status Python gives ``sys.exit(code)``."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF
+    try:
+        sys.stderr.write("%s\n" % (code,))
+    except Exception:
+        pass
+    return 1
+
+
+def _flush():
+    for f in (sys.stdout, sys.stderr):
+        try:
+            if f is not None:
+                f.flush()
+        except Exception:
+            pass
+
+
+def _pyapi(name):
+    f = getattr(ctypes.pythonapi, name)
+    f.restype = None
+    f.argtypes = []
+    return f
+
+
+# The interpreter's own fork protocol, as os.fork() follows it: before the
+# fork (import lock, os.register_at_fork "before" hooks), then in the parent
+# and in the child (threading state, locks, "after" hooks). The fork itself
+# happens inside libcatbox, with the GIL held (see _ffi.pylib).
+_before_fork = _pyapi("PyOS_BeforeFork")
+_after_fork_parent = _pyapi("PyOS_AfterFork_Parent")
+_after_fork_child = _pyapi("PyOS_AfterFork_Child")
+
+
+def run(function, writable_paths=None, network=True, collect_only=False,
+        logger=None, event_hooks=None, args=()):
+    """Run ``function(*args)`` in a forked, sandboxed child.
+
+    writable_paths: absolute paths whose string prefixes are writable
+        (``"/tmp/a"`` allows ``/tmp/a``, ``/tmp/a/b`` and ``/tmp/ab``); an
+        entry starting with ``~`` is a regular expression matched against
+        the canonical path. Everything else is read-only.
+    network: a false value denies every socket (violation ``socketcall``)
+        and every connection (violation ``connect``, canonical ``host:port``
+        or the unix socket's path).
+    collect_only: record violations but let the calls run.
+    logger: ``logger(operation, path, canonical)`` for each violation, as it
+        happens (in this process).
+    event_hooks: a dict with ``child_initialized(pid)`` and
+        ``child_died_unexpectedly(pid)`` callables.
+    args: the function's arguments.
+
+    Returns a :class:`CatboxRet`.
+    """
+    if not callable(function):
+        raise TypeError("First argument should be a callable function")
+    if logger is not None and not callable(logger):
+        raise TypeError("Logger should be a callable function")
+    hooks = {}
+    if event_hooks is not None:
+        if not isinstance(event_hooks, dict):
+            raise TypeError("event_hooks should be a dictionary")
+        for name, hook in event_hooks.items():
+            if not callable(hook):
+                raise TypeError("Event hook %r should be a callable function" % (name,))
+            if name in _EVENT_HOOKS:
+                hooks[name] = hook
+    if isinstance(writable_paths, (str, bytes)):
+        raise TypeError("writable_paths should be a list of paths")
+    paths = []
+    for p in writable_paths or []:
+        if not isinstance(p, (str, bytes)) and not hasattr(p, "__fspath__"):
+            raise TypeError("writable path %r is not a string" % (p,))
+        b = os.fsencode(p)
+        if b.startswith(b"~"):
+            paths.append((True, b[1:]))
+        elif not b.startswith(b"/"):
+            raise TypeError("writable path %r is not absolute" % (p,))
+        else:
+            paths.append((False, b))
+    if not isinstance(args, tuple):
+        args = tuple(args)
+
+    ret = CatboxRet()
+    failures = []  # exceptions raised by callbacks in this process
+    forking = [False]  # between PyOS_BeforeFork and PyOS_AfterFork_Parent
+
+    def fork_done_in_parent():
+        if forking[0]:
+            forking[0] = False
+            _after_fork_parent()
+
+    def on_violation(v, _user_data):
+        rec = _record(v.contents)
+        ret.records.append(rec)
+        ret.violations.append((rec.operation, rec.path, rec.canonical))
+        if logger is not None:
+            try:
+                logger(rec.operation, rec.path, rec.canonical)
+            except BaseException as e:
+                failures.append(e)
+
+    def on_event(event, pid, _user_data):
+        if event == _ffi.CATBOX_EVENT_CHILD_INITIALIZED:
+            # The first event, in the parent, right after the fork.
+            fork_done_in_parent()
+        name = {
+            _ffi.CATBOX_EVENT_CHILD_INITIALIZED: "child_initialized",
+            _ffi.CATBOX_EVENT_CHILD_DIED_UNEXPECTEDLY: "child_died_unexpectedly",
+        }.get(event)
+        hook = hooks.get(name)
+        if hook is None:
+            return
+        try:
+            hook(pid)
+        except BaseException as e:
+            failures.append(e)
+            if name == "child_initialized":
+                # As the original: a failing initialization hook stops the
+                # run (its exception is raised once the child is gone).
+                try:
+                    os.kill(pid, _signal.SIGKILL)
+                except OSError:
+                    pass
+
+    def child(_user_data):
+        # In the forked child: never return into the caller's frames with
+        # an exception; the return value is the exit code.
+        _after_fork_child()
+        sys.dont_write_bytecode = True
+        code = 0
+        try:
+            function(*args)
+        except SystemExit as e:
+            code = _exit_code(e.code)
+        except BaseException:
+            try:
+                traceback.print_exc()
+            except BaseException:
+                pass
+            code = 1
+        _flush()
+        return code
+
+    violation_cb = _ffi.VIOLATION_CALLBACK(on_violation)
+    event_cb = _ffi.EVENT_CALLBACK(on_event)
+    child_fn = _ffi.CHILD_FUNCTION(child)
+
+    lib = _ffi.lib
+    config = lib.catbox_config_new()
+    if not config:
+        raise OSError("catbox: %s" % _ffi.last_error())
+    try:
+        for is_regex, p in paths:
+            if is_regex:
+                _check(lib.catbox_config_allow_write_regex(config, p),
+                       "invalid writable path %r" % (os.fsdecode(b"~" + p),))
+            else:
+                _check(lib.catbox_config_allow_write_prefix(config, p),
+                       "invalid writable path %r" % (os.fsdecode(p),))
+        mode = _ffi.CATBOX_NETWORK_ALLOWED if network else _ffi.CATBOX_NETWORK_STRICT
+        _check(lib.catbox_config_set_network(config, mode), "network")
+        _check(lib.catbox_config_set_collect_only(config, bool(collect_only)), "collect_only")
+        _check(lib.catbox_config_set_violation_callback(config, violation_cb, None), "logger")
+        _check(lib.catbox_config_set_event_callback(config, event_cb, None), "event_hooks")
+        _flush()  # or the child would print the parent's buffered output again
+        report = ctypes.c_void_p()
+        forking[0] = True
+        _before_fork()
+        try:
+            status = _ffi.pylib.catbox_run_function(config, child_fn, None, ctypes.byref(report))
+        finally:
+            fork_done_in_parent()  # if the run failed before the event
+        _check(status, "catbox.run")
+        try:
+            code = lib.catbox_report_exit_code(report)
+            sig = lib.catbox_report_signal(report)
+        finally:
+            lib.catbox_report_free(report)
+    finally:
+        lib.catbox_config_free(config)
+    if code >= 0:
+        ret.code = code
+    else:
+        ret.signal = sig
+        ret.code = 128 + sig
+    if failures:
+        raise failures[0]
+    return ret
+
+
+def canonical(path, follow=True, pid=None):
+    """Resolve ``path`` as process ``pid`` (default: this one) sees it:
+    relative to its cwd, ``/proc/self`` meaning it, ``.``/``..``/symlinks
+    resolved, the last symlink followed only if ``follow``. Components that
+    do not exist yet are kept as written."""
+    out = ctypes.c_void_p()
+    status = _ffi.lib.catbox_canonical(
+        os.fsencode(path), bool(follow), int(pid) if pid is not None else 0, ctypes.byref(out)
+    )
+    _check(status, "catbox.canonical")
+    try:
+        return os.fsdecode(ctypes.string_at(out.value))
+    finally:
+        _ffi.lib.catbox_string_free(out)
+
+
+def version():
+    """The version of libcatbox (``"0.1.0"``)."""
+    return _ffi.lib.catbox_version().decode()
+
+
+def has_pcre():
+    """True: writable paths starting with ``~`` are regular expressions."""
+    return True

@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""Run a command with writes confined to one directory, and print each
+violation as the `catbox` command does:
+
+    catbox: violation: openat "/etc/x" -> "/etc/x" (pid 123, EACCES)
+
+Usage: python3 sandbox.py WRITABLE_DIR COMMAND [ARG...]
+
+Exit status: the command's (128+N if killed by signal N), 127 if it was not
+found. Needs the catbox package: pip install ./bindings/python
+"""
+
+import os
+import re
+import sys
+
+import catbox
+
+
+def quoted(s):
+    """s in double quotes, escaped as the catbox command prints it."""
+    out = []
+    for ch in s:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ch == "\t":
+            out.append("\\t")
+        elif ch == "\r":
+            out.append("\\r")
+        elif ch == "\n":
+            out.append("\\n")
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append("\\u{%x}" % ord(ch))
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def main():
+    if len(sys.argv) < 3:
+        sys.stderr.write("usage: %s WRITABLE_DIR COMMAND [ARG...]\n" % sys.argv[0])
+        return 125
+    writable = os.path.abspath(sys.argv[1])
+    command = sys.argv[2:]
+
+    def child():
+        # Runs in the sandboxed child: become the command.
+        try:
+            os.execvp(command[0], command)
+        except OSError as e:
+            sys.stderr.write("catbox: %s: %s\n" % (command[0], e.strerror))
+            sys.exit(127 if e.errno == 2 else 126)
+
+    # A writable path is a plain string prefix (the original module's
+    # meaning). To allow WRITABLE_DIR and what is below it, but not a
+    # sibling "WRITABLE_DIR-old" (as `catbox -w` does), give the tree with a
+    # trailing "/" and the directory itself as a regular expression ("~").
+    ret = catbox.run(child, [writable + "/", "~^" + re.escape(writable) + "$"])
+    for v in ret.records:
+        sys.stderr.write(
+            "catbox: violation: %s %s -> %s (pid %d, %s)\n"
+            % (v.operation, quoted(v.path), quoted(v.canonical), v.pid,
+               v.errno or "allowed: collect-only")
+        )
+    return ret.code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
