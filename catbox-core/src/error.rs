@@ -63,6 +63,14 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The fakeroot state file could not be read, parsed or written.
+    #[error("fakeroot state file {path:?}: {reason}")]
+    FakerootState {
+        /// The state file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// Some other system call catbox itself made failed.
     #[error("failed to {what}: {source}")]
     Os {

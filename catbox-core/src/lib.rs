@@ -26,6 +26,7 @@ mod arch;
 pub mod decode;
 pub mod deps;
 mod error;
+pub mod fakeroot;
 pub mod paths;
 pub mod policy;
 mod report;

@@ -111,6 +111,14 @@ pub struct Sandbox {
     on_violation: Option<ViolationHook>,
     on_event: Option<EventHook>,
     trace: Option<Box<dyn std::io::Write + Send>>,
+    fakeroot: Option<Fakeroot>,
+}
+
+/// Fakeroot settings of a sandbox.
+#[derive(Debug, Clone, Default)]
+struct Fakeroot {
+    state: Option<PathBuf>,
+    manifest: Option<(PathBuf, PathBuf)>,
 }
 
 impl std::fmt::Debug for Sandbox {
@@ -191,6 +199,39 @@ impl Sandbox {
         Ok(self.trace(f))
     }
 
+    /// Fakeroot mode: chown and device nodes are recorded instead of
+    /// performed, the process believes it is root, and the stat family
+    /// reports the recorded owners and modes (see [`crate::fakeroot`]).
+    pub fn fakeroot(&mut self, yes: bool) -> &mut Sandbox {
+        self.fakeroot = if yes {
+            Some(self.fakeroot.take().unwrap_or_default())
+        } else {
+            None
+        };
+        self
+    }
+
+    /// Fakeroot mode with its state loaded from `path` at the start of each
+    /// run (if the file exists) and saved there at the end, so that several
+    /// runs (configure, make, make install) share it.
+    pub fn fakeroot_state(&mut self, path: impl AsRef<Path>) -> &mut Sandbox {
+        self.fakeroot.get_or_insert_with(Fakeroot::default).state =
+            Some(path.as_ref().to_path_buf());
+        self
+    }
+
+    /// Fakeroot mode, and after each run write an mtree(5) manifest of the
+    /// tree at `root` to `file`, with the faked owners, modes and devices.
+    pub fn fakeroot_manifest(
+        &mut self,
+        file: impl AsRef<Path>,
+        root: impl AsRef<Path>,
+    ) -> &mut Sandbox {
+        self.fakeroot.get_or_insert_with(Fakeroot::default).manifest =
+            Some((file.as_ref().to_path_buf(), root.as_ref().to_path_buf()));
+        self
+    }
+
     /// Call `f` for each [`Event`].
     pub fn on_event(&mut self, f: impl FnMut(Event) + Send + 'static) -> &mut Sandbox {
         self.on_event = Some(Box::new(f));
@@ -203,6 +244,7 @@ impl Sandbox {
             network_denied: self.policy.is_some() || self.network != Network::Allowed,
             strict_network: self.network == Network::Strict,
             trace: self.trace.is_some(),
+            fakeroot: self.fakeroot.is_some(),
         })
     }
 

@@ -7,7 +7,7 @@
 //! newer than the table stop and fail with `ENOSYS`.
 
 use crate::arch;
-use crate::decode::table::{Kind, Need, Trap, TABLE};
+use crate::decode::table::{Fake, Kind, Need, Trap, TABLE};
 
 /// `SECCOMP_RET_KILL_PROCESS`.
 const RET_KILL_PROCESS: u32 = 0x8000_0000;
@@ -80,16 +80,22 @@ pub struct Modes {
     pub strict_network: bool,
     /// The operation log is on: reads, stats, execs and network calls stop too.
     pub trace: bool,
+    /// Fakeroot mode: ownership, id and stat calls stop too.
+    pub fakeroot: bool,
 }
 
 impl Modes {
     /// Whether the filter stops this row at all, and with which test.
     fn trap(&self, desc: &crate::decode::SyscallDesc) -> Option<Trap> {
+        if self.fakeroot && desc.fake != Fake::None {
+            return Some(Trap::Always);
+        }
         let wanted = match desc.need {
             Need::Writes => self.writes,
             Need::Network => self.network_denied || self.trace,
             Need::Tree => true,
             Need::Trace => self.trace,
+            Need::Fakeroot => self.fakeroot,
         };
         if !wanted {
             return None;
@@ -236,11 +242,15 @@ mod tests {
             if arch::syscall_number(d.name) != Some(nr) {
                 continue;
             }
+            if modes.fakeroot && d.fake != Fake::None {
+                return RET_TRACE;
+            }
             let wanted = match d.need {
                 Need::Writes => modes.writes,
                 Need::Network => modes.network_denied || modes.trace,
                 Need::Tree => true,
                 Need::Trace => modes.trace,
+                Need::Fakeroot => modes.fakeroot,
             };
             if !wanted {
                 return RET_ALLOW;
@@ -267,24 +277,35 @@ mod tests {
                 network_denied: true,
                 strict_network: false,
                 trace: false,
+                fakeroot: false,
             },
             Modes {
                 writes: true,
                 network_denied: false,
                 strict_network: false,
                 trace: false,
+                fakeroot: false,
             },
             Modes {
                 writes: true,
                 network_denied: true,
                 strict_network: true,
                 trace: false,
+                fakeroot: false,
             },
             Modes {
                 writes: true,
                 network_denied: false,
                 strict_network: false,
                 trace: true,
+                fakeroot: false,
+            },
+            Modes {
+                writes: true,
+                network_denied: true,
+                strict_network: false,
+                trace: true,
+                fakeroot: true,
             },
         ] {
             let f = Filter::build(modes);

@@ -31,6 +31,8 @@ pub enum Need {
     Tree,
     /// Only the operation log (reads, stats, execs).
     Trace,
+    /// Only fakeroot mode.
+    Fakeroot,
 }
 
 /// What a call is, in the operation log (`docs/trace-format.md`).
@@ -196,6 +198,34 @@ pub struct SyscallDesc {
     pub fmt: &'static [Fmt],
     /// What it is in the operation log.
     pub ev: Ev,
+    /// What it is in fakeroot mode.
+    pub fake: Fake,
+}
+
+/// What a call is in fakeroot mode (SPEC §1 job 2). Every row whose value
+/// is not `None` stops while fakeroot is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fake {
+    /// Nothing to fake.
+    None,
+    /// `getuid` and friends, `setuid` and friends: return 0, no effect.
+    Zero,
+    /// `getresuid`/`getresgid`: write 0 to the three pointed-to ids.
+    ZeroRes,
+    /// A stat call: patch the `struct stat` at argument `n` on success.
+    Stat(u8),
+    /// `statx`: patch the `struct statx` at argument `n` on success.
+    Statx(u8),
+    /// A chown: record (uid argument, gid argument), do not perform.
+    Chown(u8, u8),
+    /// A chmod: performed, and the full mode (argument `n`) recorded.
+    Chmod(u8),
+    /// `mknod`: a device becomes an empty file; (mode, dev) arguments.
+    Mknod(u8, u8),
+    /// `unlink`/`rmdir`: the record goes with the last link.
+    Forget,
+    /// A rename: the record follows the file; a replaced file is forgotten.
+    Rename,
 }
 
 const fn p(dirfd: Option<u8>, path: Option<u8>, follow: Follow, exist: Exist) -> PathArg {
@@ -234,6 +264,7 @@ const fn row(
         paths,
         fmt,
         ev: Ev::Write,
+        fake: Fake::None,
     }
 }
 
@@ -241,6 +272,31 @@ const fn row(
 const fn ev(mut d: SyscallDesc, ev: Ev) -> SyscallDesc {
     d.ev = ev;
     d
+}
+
+/// The same row with a fakeroot role.
+const fn fk(mut d: SyscallDesc, fake: Fake) -> SyscallDesc {
+    d.fake = fake;
+    d
+}
+
+/// A row stopped only in fakeroot mode.
+const fn fake_only(
+    name: &'static str,
+    fake: Fake,
+    paths: &'static [PathArg],
+    fmt: &'static [Fmt],
+) -> SyscallDesc {
+    SyscallDesc {
+        name,
+        need: Need::Fakeroot,
+        trap: Trap::Always,
+        kind: Kind::Look,
+        paths,
+        fmt,
+        ev: Ev::None,
+        fake,
+    }
 }
 
 /// A row stopped only for the operation log.
@@ -259,6 +315,7 @@ const fn look(
         paths,
         fmt,
         ev,
+        fake: Fake::None,
     }
 }
 
@@ -277,6 +334,7 @@ const fn tree(name: &'static str, trap: Trap, kind: Kind, fmt: &'static [Fmt]) -
         paths: &[],
         fmt,
         ev: Ev::None,
+        fake: Fake::None,
     }
 }
 
@@ -289,6 +347,7 @@ const fn net(name: &'static str, trap: Trap, kind: Kind, fmt: &'static [Fmt]) ->
         paths: &[],
         fmt,
         ev: Ev::Net,
+        fake: Fake::None,
     }
 }
 
@@ -367,23 +426,23 @@ pub static TABLE: &[SyscallDesc] = &[
         &[p(Some(0), Some(1), Never, MustNot)],
         &[Fd, Path, Mode],
     ), Ev::Create),
-    ev(row("rmdir", T, W, &[p(AT, Some(0), Never, Must)], &[Path]), Ev::Remove),
-    ev(row("unlink", T, W, &[p(AT, Some(0), Never, Must)], &[Path]), Ev::Remove),
-    ev(row(
+    fk(ev(row("rmdir", T, W, &[p(AT, Some(0), Never, Must)], &[Path]), Ev::Remove), Fake::Forget),
+    fk(ev(row("unlink", T, W, &[p(AT, Some(0), Never, Must)], &[Path]), Ev::Remove), Fake::Forget),
+    fk(ev(row(
         "unlinkat",
         T,
         W,
         &[p(Some(0), Some(1), Never, Must)],
         &[Fd, Path, AtFlags],
-    ), Ev::Remove),
-    ev(row(
+    ), Ev::Remove), Fake::Forget),
+    fk(ev(row(
         "rename",
         T,
         W,
         &[p(AT, Some(0), Never, Must), p(AT, Some(1), Never, Any)],
         &[Path, Path],
-    ), Ev::Rename),
-    ev(row(
+    ), Ev::Rename), Fake::Rename),
+    fk(ev(row(
         "renameat",
         T,
         W,
@@ -392,8 +451,8 @@ pub static TABLE: &[SyscallDesc] = &[
             p(Some(2), Some(3), Never, Any),
         ],
         &[Fd, Path, Fd, Path],
-    ), Ev::Rename),
-    ev(row(
+    ), Ev::Rename), Fake::Rename),
+    fk(ev(row(
         "renameat2",
         T,
         W,
@@ -402,7 +461,7 @@ pub static TABLE: &[SyscallDesc] = &[
             p(Some(2), Some(3), Never, Any),
         ],
         &[Fd, Path, Fd, Path, Hex],
-    ), Ev::Rename),
+    ), Ev::Rename), Fake::Rename),
     ev(row(
         "link",
         T,
@@ -438,43 +497,43 @@ pub static TABLE: &[SyscallDesc] = &[
         &[p(Some(1), Some(2), Never, MustNot)],
         &[Path, Fd, Path],
     ), Ev::Create),
-    ev(row(
+    fk(ev(row(
         "mknod",
         T,
         W,
         &[p(AT, Some(0), Never, MustNot)],
         &[Path, Mode, Hex],
-    ), Ev::Create),
-    ev(row(
+    ), Ev::Create), Fake::Mknod(1, 2)),
+    fk(ev(row(
         "mknodat",
         T,
         W,
         &[p(Some(0), Some(1), Never, MustNot)],
         &[Fd, Path, Mode, Hex],
-    ), Ev::Create),
+    ), Ev::Create), Fake::Mknod(2, 3)),
     // --- metadata ---
-    row(
+    fk(row(
         "chmod",
         T,
         W,
         &[p(AT, Some(0), Always, Must)],
         &[Path, Mode],
-    ),
-    row(
+    ), Fake::Chmod(1)),
+    fk(row(
         "fchmod",
         T,
         W,
         &[p(Some(0), None, Always, Must)],
         &[Fd, Mode],
-    ),
-    row(
+    ), Fake::Chmod(1)),
+    fk(row(
         "fchmodat",
         T,
         W,
         &[p(Some(0), Some(1), Always, Must)],
         &[Fd, Path, Mode],
-    ),
-    row(
+    ), Fake::Chmod(2)),
+    fk(row(
         "fchmodat2",
         T,
         W,
@@ -484,29 +543,29 @@ pub static TABLE: &[SyscallDesc] = &[
             AT_EMPTY_PATH,
         )],
         &[Fd, Path, Mode, AtFlags],
-    ),
-    row(
+    ), Fake::Chmod(2)),
+    fk(row(
         "chown",
         T,
         W,
         &[p(AT, Some(0), Always, Must)],
         &[Path, Int, Int],
-    ),
-    row(
+    ), Fake::Chown(1, 2)),
+    fk(row(
         "lchown",
         T,
         W,
         &[p(AT, Some(0), Never, Must)],
         &[Path, Int, Int],
-    ),
-    row(
+    ), Fake::Chown(1, 2)),
+    fk(row(
         "fchown",
         T,
         W,
         &[p(Some(0), None, Always, Must)],
         &[Fd, Int, Int],
-    ),
-    row(
+    ), Fake::Chown(1, 2)),
+    fk(row(
         "fchownat",
         T,
         W,
@@ -516,7 +575,7 @@ pub static TABLE: &[SyscallDesc] = &[
             AT_EMPTY_PATH,
         )],
         &[Fd, Path, Int, Int, AtFlags],
-    ),
+    ), Fake::Chown(2, 3)),
     row("utime", T, W, &[p(AT, Some(0), Always, Must)], &[Path, Hex]),
     row(
         "utimes",
@@ -678,17 +737,34 @@ pub static TABLE: &[SyscallDesc] = &[
     tree("process_vm_writev", T, Kind::DenyAlways, &[Int, Hex, Int, Hex, Int, Hex]),
     tree("clone", Trap::IfAnyBit(0, CLONE_UNTRACED as u32), Kind::Clone, &[Hex, Hex, Hex, Hex, Hex]),
     tree("clone3", T, Kind::Clone3, &[Hex, Int]),
+    // --- fakeroot only ---
+    fake_only("fstat", Fake::Stat(1), &[p(Some(0), None, Always, Any)], &[Fd, Hex]),
+    fake_only("getuid", Fake::Zero, &[], &[]),
+    fake_only("geteuid", Fake::Zero, &[], &[]),
+    fake_only("getgid", Fake::Zero, &[], &[]),
+    fake_only("getegid", Fake::Zero, &[], &[]),
+    fake_only("getresuid", Fake::ZeroRes, &[], &[Hex, Hex, Hex]),
+    fake_only("getresgid", Fake::ZeroRes, &[], &[Hex, Hex, Hex]),
+    fake_only("setuid", Fake::Zero, &[], &[Int]),
+    fake_only("setgid", Fake::Zero, &[], &[Int]),
+    fake_only("setreuid", Fake::Zero, &[], &[Int, Int]),
+    fake_only("setregid", Fake::Zero, &[], &[Int, Int]),
+    fake_only("setresuid", Fake::Zero, &[], &[Int, Int, Int]),
+    fake_only("setresgid", Fake::Zero, &[], &[Int, Int, Int]),
+    fake_only("setfsuid", Fake::Zero, &[], &[Int]),
+    fake_only("setfsgid", Fake::Zero, &[], &[Int]),
+    fake_only("setgroups", Fake::Zero, &[], &[Int, Hex]),
     // --- the operation log only ---
-    look("stat", Kind::Look, Ev::Stat, &[p(AT, Some(0), Always, Any)], &[Path, Hex]),
-    look("lstat", Kind::Look, Ev::Stat, &[p(AT, Some(0), Never, Any)], &[Path, Hex]),
+    fk(look("stat", Kind::Look, Ev::Stat, &[p(AT, Some(0), Always, Any)], &[Path, Hex]), Fake::Stat(1)),
+    fk(look("lstat", Kind::Look, Ev::Stat, &[p(AT, Some(0), Never, Any)], &[Path, Hex]), Fake::Stat(1)),
     // fstat() is newfstatat(fd, "", AT_EMPTY_PATH): it names no path, so it does not stop.
     // readlink is not logged: realpath() calls it on every component.
-    no_empty(look("newfstatat", Kind::Look, Ev::Stat,
+    fk(no_empty(look("newfstatat", Kind::Look, Ev::Stat,
         &[with_empty(p(Some(0), Some(1), Follow::UnlessFlag(3, NOFOLLOW), Any), 3, AT_EMPTY_PATH)],
-        &[Fd, Path, Hex, AtFlags]), 3),
-    no_empty(look("statx", Kind::Look, Ev::Stat,
+        &[Fd, Path, Hex, AtFlags]), 3), Fake::Stat(2)),
+    fk(no_empty(look("statx", Kind::Look, Ev::Stat,
         &[with_empty(p(Some(0), Some(1), Follow::UnlessFlag(2, NOFOLLOW), Any), 2, AT_EMPTY_PATH)],
-        &[Fd, Path, AtFlags, Hex, Hex]), 2),
+        &[Fd, Path, AtFlags, Hex, Hex]), 2), Fake::Statx(4)),
     look("access", Kind::Look, Ev::Stat, &[p(AT, Some(0), Always, Any)], &[Path, Int]),
     look("faccessat", Kind::Look, Ev::Stat, &[p(Some(0), Some(1), Always, Any)], &[Fd, Path, Int]),
     look("faccessat2", Kind::Look, Ev::Stat,
