@@ -37,6 +37,21 @@ struct Cli {
     /// Write the operation log (JSON Lines) to FILE
     #[arg(long, value_name = "FILE")]
     trace: Option<PathBuf>,
+    /// Fake root: record chown and device nodes instead of performing them,
+    /// report uid 0 and the recorded owners and modes
+    #[arg(long)]
+    fakeroot: bool,
+    /// Load the fakeroot state from FILE (if it exists) and save it there
+    /// at the end (implies --fakeroot)
+    #[arg(long, value_name = "FILE")]
+    fakeroot_state: Option<PathBuf>,
+    /// Write an mtree(5) manifest of --manifest-root with the faked owners,
+    /// modes and devices to FILE (implies --fakeroot)
+    #[arg(long, value_name = "FILE", requires = "manifest_root")]
+    manifest: Option<PathBuf>,
+    /// The tree the manifest describes (e.g. the DESTDIR of make install)
+    #[arg(long, value_name = "DIR", requires = "manifest")]
+    manifest_root: Option<PathBuf>,
     /// Exit 1 if any violation was recorded
     #[arg(long)]
     fail_on_violation: bool,
@@ -192,6 +207,13 @@ fn run(cli: Cli) -> Result<u8, Error> {
     sb.collect_only(cli.collect_only);
     if let Some(t) = &cli.trace {
         sb.trace_file(t)?;
+    }
+    sb.fakeroot(cli.fakeroot);
+    if let Some(s) = &cli.fakeroot_state {
+        sb.fakeroot_state(s);
+    }
+    if let (Some(m), Some(r)) = (&cli.manifest, &cli.manifest_root) {
+        sb.fakeroot_manifest(m, r);
     }
     if !cli.quiet {
         sb.on_violation(|v| eprintln!("catbox: violation: {v}"));

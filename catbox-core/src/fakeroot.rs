@@ -329,7 +329,13 @@ impl FakeDb {
             _ => "file",
         };
         out.write_all(&mtree_escape(&name))?;
-        write!(out, " type={kind} uid={u} gid={g} mode={:04o}", m & 0o7777)?;
+        write!(
+            out,
+            " type={kind} uid={u} gid={g} mode={:04o} time={}.{:09}",
+            m & 0o7777,
+            md.mtime(),
+            md.mtime_nsec()
+        )?;
         if u == 0 {
             write!(out, " uname=root")?;
         }

@@ -1,5 +1,6 @@
 //! The result of a run: exit status, violations, counts.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::ser::{Serialize, SerializeStruct, Serializer};
@@ -72,6 +73,14 @@ pub struct Report {
     pub processes: u64,
     /// System calls that stopped for the tracer.
     pub stops: u64,
+    /// Fakeroot mode: the apparent owner (uid, gid) of each file whose
+    /// owner was changed, by path.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub ownerships: BTreeMap<String, (u32, u32)>,
+    /// Fakeroot mode: the apparent full mode (`st_mode`, type included) of
+    /// each file whose mode was changed or that is a faked device, by path.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub modes: BTreeMap<String, u32>,
     /// Why the operation log is incomplete, if writing it failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log_error: Option<String>,

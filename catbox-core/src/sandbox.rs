@@ -6,6 +6,7 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::fakeroot::FakeDb;
 use crate::paths::Resolver;
 use crate::policy::{Network, Policy, Rule, RulePolicy};
 use crate::report::{Report, Violation};
@@ -268,6 +269,11 @@ impl Sandbox {
 
     fn start(&mut self, child: Child<'_>) -> Result<Report> {
         let filter = self.filter();
+        let fake = match &self.fakeroot {
+            Some(Fakeroot { state: Some(s), .. }) => Some(FakeDb::load(s)?),
+            Some(_) => Some(FakeDb::new()),
+            None => None,
+        };
         let resolver = Resolver::new().map_err(|source| Error::Os {
             what: "prepare path resolution (open / and stat /proc)",
             source,
@@ -313,7 +319,25 @@ impl Sandbox {
             on_event: self.on_event.take(),
         };
         let log = self.trace.take().map(crate::trace::log::Log::new);
-        let (report, hooks) = Tracer::new(pid, self.collect_only, resolver, hooks, log).run();
+        let (mut report, hooks, fake) =
+            Tracer::new(pid, self.collect_only, resolver, hooks, log, fake).run();
+        if let (Some(db), Some(cfg)) = (fake, &self.fakeroot) {
+            (report.ownerships, report.modes) = db.summary();
+            if let Some(state) = &cfg.state {
+                db.save(state)?;
+            }
+            if let Some((file, root)) = &cfg.manifest {
+                let mut out = std::fs::File::create(file).map_err(|source| Error::Os {
+                    what: "create the manifest",
+                    source,
+                })?;
+                db.write_manifest(root, &mut out)
+                    .map_err(|source| Error::Os {
+                        what: "write the manifest",
+                        source,
+                    })?;
+            }
+        }
         if custom {
             self.policy = Some(hooks.policy);
         }

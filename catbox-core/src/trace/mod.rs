@@ -8,6 +8,7 @@
 //! denied call is skipped at its seccomp stop by setting its number to -1
 //! and its return register to the errno, which the kernel keeps.
 
+mod fake;
 pub(crate) mod log;
 pub(crate) mod ptrace;
 
@@ -51,6 +52,8 @@ struct Proc {
     pending: Vec<u8>,
     /// Whether `pending` holds a line.
     has_pending: bool,
+    /// Fakeroot work left for the exit stop of the current call.
+    fake_op: Option<fake::FakeOp>,
 }
 
 /// A violation callback.
@@ -78,6 +81,8 @@ pub(crate) struct Tracer {
     log: Option<log::Log>,
     line: Vec<u8>,
     argv: Vec<u8>,
+    /// Fakeroot records, when fakeroot mode is on.
+    pub(crate) fake: Option<crate::fakeroot::FakeDb>,
 }
 
 fn is_stop_signal(sig: i32) -> bool {
@@ -94,6 +99,7 @@ impl Tracer {
         resolver: Resolver,
         hooks: Hooks,
         log: Option<log::Log>,
+        fake: Option<crate::fakeroot::FakeDb>,
     ) -> Tracer {
         let mut procs = HashMap::new();
         procs.insert(
@@ -118,6 +124,7 @@ impl Tracer {
             log,
             line: Vec::with_capacity(8192),
             argv: Vec::new(),
+            fake,
         };
         t.log_start(root, std::process::id() as i32);
         t
@@ -177,7 +184,7 @@ impl Tracer {
     }
 
     /// Run until every traced process has exited.
-    pub(crate) fn run(mut self) -> (Report, Hooks) {
+    pub(crate) fn run(mut self) -> (Report, Hooks, Option<crate::fakeroot::FakeDb>) {
         while !self.procs.is_empty() {
             let (pid, status) = match ptrace::wait_any() {
                 Ok(v) => v,
@@ -228,6 +235,9 @@ impl Tracer {
                         let rval = self.info.nr as i64;
                         let err = (rval < 0 && rval > -4096).then_some(-rval as i32);
                         self.finish_pending(pid, err);
+                        if let Some(op) = self.procs.get_mut(&pid).and_then(|p| p.fake_op.take()) {
+                            self.fake_exit(pid, op, rval);
+                        }
                     }
                     self.resume(pid, 0);
                 }
@@ -247,7 +257,7 @@ impl Tracer {
         if let Some(e) = self.log.as_mut().and_then(|l| l.flush()) {
             self.report.log_error = Some(e.to_string());
         }
-        (self.report, self.hooks)
+        (self.report, self.hooks, self.fake)
     }
 
     fn syscall(&mut self, pid: i32) {
@@ -267,6 +277,10 @@ impl Tracer {
             self.finish(pid, Verdict::Fail(libc::ENOSYS));
             return;
         };
+        if let Some(v) = self.fake_ids(pid, desc, &args) {
+            self.finish(pid, v);
+            return;
+        }
         let verdict = match desc.kind {
             Kind::Clone => {
                 self.clear_untraced(pid, args[0]);
@@ -322,7 +336,10 @@ impl Tracer {
                 }
             }
         }
-        let wait_exit = self.procs.get(&pid).is_some_and(|p| p.has_pending);
+        let wait_exit = self
+            .procs
+            .get(&pid)
+            .is_some_and(|p| p.has_pending || p.fake_op.is_some());
         let r = if wait_exit {
             ptrace::syscall(pid)
         } else {
@@ -429,6 +446,7 @@ impl Tracer {
             self.report.violations.push(v);
         }
         let Call { detail, .. } = call;
+        let verdict = self.fake_entry(pid, desc, &args, n_ops, verdict);
         if self.log.is_some() && desc.ev != Ev::None {
             self.log_call(pid, desc, n_ops, verdict, detail.as_deref());
         }

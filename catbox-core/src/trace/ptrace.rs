@@ -200,6 +200,27 @@ pub fn read_mem(pid: i32, addr: u64, buf: &mut [u8]) -> io::Result<usize> {
     }
 }
 
+/// Write `buf` at `addr` of the tracee with `process_vm_writev` (fakeroot's
+/// patched stat buffers and ids).
+pub fn write_mem(pid: i32, addr: u64, buf: &[u8]) -> io::Result<usize> {
+    let local = libc::iovec {
+        iov_base: buf.as_ptr() as *mut libc::c_void,
+        iov_len: buf.len(),
+    };
+    let remote = libc::iovec {
+        iov_base: addr as *mut libc::c_void,
+        iov_len: buf.len(),
+    };
+    // SAFETY: the local iovec covers `buf`, which the kernel only reads;
+    // the remote one names tracee memory, which the kernel checks.
+    let r = unsafe { libc::process_vm_writev(pid, &local, 1, &remote, 1, 0) };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r as usize)
+    }
+}
+
 /// Read a NUL-terminated string at `addr` into `out` (without the NUL).
 /// `ENAMETOOLONG` if there is no NUL within `max` bytes; `EFAULT` if the
 /// memory cannot be read.

@@ -1,0 +1,234 @@
+//! The tracer's side of fakeroot mode: what happens at a call's seccomp
+//! stop and, for calls whose result matters, at its exit stop.
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use super::{ptrace, Tracer};
+use crate::arch;
+use crate::decode::table::Fake;
+use crate::decode::SyscallDesc;
+use crate::fakeroot::{STATX_SIZE, STAT_SIZE};
+use crate::policy::Verdict;
+
+/// Work left for a call's exit stop.
+#[derive(Debug, Clone)]
+pub(super) enum FakeOp {
+    /// Patch the stat buffer at this address (statx if true).
+    Stat(u64, bool),
+    /// Record the mode of (dev, ino) at path.
+    Chmod(u64, u64, PathBuf, u32),
+    /// Record the device made at path: (type, rdev).
+    Mknod(PathBuf, u32, u64),
+    /// Forget (dev, ino) if its last link went (nlink before the call).
+    Forget(u64, u64, u64),
+    /// The file (dev, ino) moved to path; a replaced file (dev, ino, nlink).
+    Rename(u64, u64, PathBuf, Option<(u64, u64, u64)>),
+}
+
+/// `lstat` of a canonical path: (dev, ino, nlink, mode).
+fn identity(path: &[u8]) -> Option<(u64, u64, u64, u32)> {
+    let md = std::fs::symlink_metadata(OsStr::from_bytes(path)).ok()?;
+    use std::os::unix::fs::MetadataExt;
+    Some((md.dev(), md.ino(), md.nlink(), md.mode()))
+}
+
+impl Tracer {
+    /// Calls answered without running: ids are 0, set*id succeed.
+    /// Returns the verdict if the call was handled here.
+    pub(super) fn fake_ids(
+        &mut self,
+        pid: i32,
+        desc: &SyscallDesc,
+        args: &[u64; 6],
+    ) -> Option<Verdict> {
+        self.fake.as_ref()?;
+        match desc.fake {
+            Fake::Zero => Some(Verdict::Fake(0)),
+            Fake::ZeroRes => {
+                for &a in &args[..3] {
+                    if ptrace::write_mem(pid, a, &0u32.to_ne_bytes()).is_err() {
+                        return Some(Verdict::Fail(libc::EFAULT));
+                    }
+                }
+                Some(Verdict::Fake(0))
+            }
+            _ => None,
+        }
+    }
+
+    /// After the policy allowed a call: record or rewrite what fakeroot
+    /// mode changes, and say what is left for the exit stop.
+    pub(super) fn fake_entry(
+        &mut self,
+        pid: i32,
+        desc: &SyscallDesc,
+        args: &[u64; 6],
+        n_ops: usize,
+        verdict: Verdict,
+    ) -> Verdict {
+        let runs = match verdict {
+            Verdict::Allow => true,
+            Verdict::Deny { .. } => self.collect_only,
+            _ => false,
+        };
+        if !runs || self.fake.is_none() {
+            return verdict;
+        }
+        let canon = |t: &Tracer, i: usize| -> Option<Vec<u8>> {
+            (i < n_ops).then(|| t.operands[i].canonical.clone())
+        };
+        let op = match desc.fake {
+            Fake::Stat(a) => Some(FakeOp::Stat(args[a as usize], false)),
+            Fake::Statx(a) => Some(FakeOp::Stat(args[a as usize], true)),
+            Fake::Chown(u, g) => {
+                let Some(path) = canon(self, 0) else {
+                    return verdict;
+                };
+                let id = self.identity_of(pid, desc, args, &path);
+                if let (Some((dev, ino, _, _)), Some(db)) = (id, self.fake.as_mut()) {
+                    db.chown(
+                        dev,
+                        ino,
+                        Path::new(OsStr::from_bytes(&path)),
+                        args[u as usize] as u32,
+                        args[g as usize] as u32,
+                    );
+                }
+                return Verdict::Fake(0);
+            }
+            Fake::Chmod(m) => {
+                let Some(path) = canon(self, 0) else {
+                    return verdict;
+                };
+                self.identity_of(pid, desc, args, &path)
+                    .map(|(dev, ino, _, _)| {
+                        FakeOp::Chmod(
+                            dev,
+                            ino,
+                            PathBuf::from(OsStr::from_bytes(&path)),
+                            args[m as usize] as u32,
+                        )
+                    })
+            }
+            Fake::Mknod(m, d) => {
+                let mode = args[m as usize] as u32;
+                let kind = mode & libc::S_IFMT;
+                if kind != libc::S_IFCHR && kind != libc::S_IFBLK {
+                    return verdict;
+                }
+                let Some(path) = canon(self, 0) else {
+                    return verdict;
+                };
+                // mknod(S_IFREG) makes an empty regular file, in the
+                // tracee's own context (umask, owner, permissions).
+                if let Ok(mut regs) = ptrace::get_regs(pid) {
+                    arch::set_arg(
+                        &mut regs,
+                        m as usize,
+                        (libc::S_IFREG | (mode & 0o7777)) as u64,
+                    );
+                    arch::set_arg(&mut regs, d as usize, 0);
+                    if ptrace::set_regs(pid, &regs).is_err() {
+                        return Verdict::Fail(libc::ESRCH);
+                    }
+                }
+                Some(FakeOp::Mknod(
+                    PathBuf::from(OsStr::from_bytes(&path)),
+                    kind,
+                    args[d as usize],
+                ))
+            }
+            Fake::Forget => {
+                canon(self, 0)
+                    .and_then(|p| identity(&p))
+                    .map(|(dev, ino, nlink, mode)| {
+                        let n = if mode & libc::S_IFMT == libc::S_IFDIR {
+                            0
+                        } else {
+                            nlink
+                        };
+                        FakeOp::Forget(dev, ino, n)
+                    })
+            }
+            Fake::Rename => match (canon(self, 0), canon(self, 1)) {
+                (Some(src), Some(dst)) => identity(&src).map(|(dev, ino, _, _)| {
+                    let replaced = identity(&dst).map(|(d, i, n, _)| (d, i, n));
+                    FakeOp::Rename(dev, ino, PathBuf::from(OsStr::from_bytes(&dst)), replaced)
+                }),
+                _ => None,
+            },
+            Fake::None | Fake::Zero | Fake::ZeroRes => None,
+        };
+        if let (Some(op), Some(p)) = (op, self.procs.get_mut(&pid)) {
+            p.fake_op = Some(op);
+        }
+        verdict
+    }
+
+    /// The (dev, ino, nlink, mode) of a call's target: by its canonical
+    /// path, or for an fd-only call by the tracee's fd.
+    fn identity_of(
+        &self,
+        pid: i32,
+        desc: &SyscallDesc,
+        args: &[u64; 6],
+        canonical: &[u8],
+    ) -> Option<(u64, u64, u64, u32)> {
+        let fd_only = desc.paths.first().is_some_and(|p| p.path.is_none())
+            || self.operands.first().is_some_and(|o| o.raw.is_empty());
+        if fd_only {
+            let fd = desc.paths.first()?.dirfd? as usize;
+            let p = format!("/proc/{pid}/fd/{}", args[fd] as i32);
+            let md = std::fs::metadata(p).ok()?;
+            use std::os::unix::fs::MetadataExt;
+            return Some((md.dev(), md.ino(), md.nlink(), md.mode()));
+        }
+        identity(canonical)
+    }
+
+    /// At the exit stop: finish what the entry started, if the call worked.
+    pub(super) fn fake_exit(&mut self, pid: i32, op: FakeOp, rval: i64) {
+        if rval < 0 {
+            return;
+        }
+        let Some(db) = self.fake.as_mut() else { return };
+        match op {
+            FakeOp::Stat(addr, false) => {
+                let mut b = [0u8; STAT_SIZE];
+                if ptrace::read_mem(pid, addr, &mut b).ok() == Some(STAT_SIZE) {
+                    db.patch_stat(&mut b);
+                    let _ = ptrace::write_mem(pid, addr, &b);
+                }
+            }
+            FakeOp::Stat(addr, true) => {
+                let mut b = [0u8; STATX_SIZE];
+                if ptrace::read_mem(pid, addr, &mut b).ok() == Some(STATX_SIZE) {
+                    db.patch_statx(&mut b);
+                    let _ = ptrace::write_mem(pid, addr, &b);
+                }
+            }
+            FakeOp::Chmod(dev, ino, path, mode) => db.chmod(dev, ino, &path, mode),
+            FakeOp::Mknod(path, kind, rdev) => {
+                // The permission bits the kernel gave the file (umask applied).
+                if let Some((dev, ino, _, mode)) = identity(path.as_os_str().as_bytes()) {
+                    db.mknod(dev, ino, &path, kind, rdev, mode);
+                }
+            }
+            FakeOp::Forget(dev, ino, nlink) => {
+                if nlink <= 1 {
+                    db.forget(dev, ino);
+                }
+            }
+            FakeOp::Rename(dev, ino, to, replaced) => {
+                if let Some((d, i, n)) = replaced {
+                    if (d, i) != (dev, ino) && n <= 1 {
+                        db.forget(d, i);
+                    }
+                }
+                db.renamed(dev, ino, &to);
+            }
+        }
+    }
+}
