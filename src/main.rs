@@ -52,6 +52,10 @@ struct Cli {
     /// The tree the manifest describes (e.g. the DESTDIR of make install)
     #[arg(long, value_name = "DIR", requires = "manifest")]
     manifest_root: Option<PathBuf>,
+    /// Also confine the command with Landlock, so the kernel enforces the
+    /// writable paths too (closes check-then-use races; path rules only)
+    #[arg(long)]
+    hardened: bool,
     /// Exit 1 if any violation was recorded
     #[arg(long)]
     fail_on_violation: bool,
@@ -209,6 +213,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
         sb.trace_file(t)?;
     }
     sb.fakeroot(cli.fakeroot);
+    sb.hardened(cli.hardened);
     if let Some(s) = &cli.fakeroot_state {
         sb.fakeroot_state(s);
     }

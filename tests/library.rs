@@ -230,3 +230,52 @@ fn sandbox_is_reusable_and_killed_child_reports_signal() {
     let r = sb.run(&Command::from_argv(["true"]).unwrap()).unwrap();
     assert_eq!(r.exit_code, Some(0));
 }
+
+/// Lets every call through: only Landlock stands between the child and the
+/// file system then.
+struct AllowAll;
+
+impl Policy for AllowAll {
+    fn check(&mut self, _call: &Call<'_>) -> Verdict {
+        Verdict::Allow
+    }
+}
+
+#[test]
+fn hardened_mode_lets_the_kernel_enforce_the_writable_paths() {
+    let _g = lock();
+    if catbox_core::landlock_abi().is_none() {
+        eprintln!("SKIP: Landlock is not available on this kernel");
+        return;
+    }
+    let d = Dirs::new("hardened");
+    let mut sb = Sandbox::new();
+    sb.allow_write(&d.allowed).unwrap();
+    sb.policy(AllowAll);
+    sb.hardened(true);
+    let out = d.out.join("escape");
+    let inside = d.allowed.join("ok");
+    let report = sb
+        .run_function(|| {
+            let denied = std::fs::write(&out, b"x")
+                .err()
+                .and_then(|e| e.raw_os_error())
+                == Some(libc::EACCES);
+            let ok = std::fs::write(&inside, b"y").is_ok();
+            let null = std::fs::write("/dev/null", b"z").is_ok();
+            i32::from(!(denied && ok && null))
+        })
+        .unwrap();
+    assert_eq!(report.exit_code, Some(0), "{report:?}");
+    assert!(!d.out.join("escape").exists());
+    assert!(d.allowed.join("ok").exists());
+    assert!(report.landlock_abi.unwrap_or(0) >= 1);
+    // without hardened mode the same policy lets the write out
+    sb.hardened(false);
+    let out2 = d.out.join("escape2");
+    let r = sb
+        .run_function(|| i32::from(std::fs::write(&out2, b"x").is_err()))
+        .unwrap();
+    assert_eq!(r.exit_code, Some(0));
+    assert!(d.out.join("escape2").exists());
+}

@@ -63,6 +63,12 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// Hardened mode cannot be set up as asked.
+    #[error("hardened mode: {reason}")]
+    Hardened {
+        /// Why.
+        reason: String,
+    },
     /// The fakeroot state file could not be read, parsed or written.
     #[error("fakeroot state file {path:?}: {reason}")]
     FakerootState {

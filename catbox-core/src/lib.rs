@@ -27,6 +27,7 @@ pub mod decode;
 pub mod deps;
 mod error;
 pub mod fakeroot;
+mod landlock;
 pub mod paths;
 pub mod policy;
 mod report;
@@ -36,6 +37,7 @@ mod trace;
 
 pub use decode::Call;
 pub use error::{Error, Result};
+pub use landlock::abi_version as landlock_abi;
 pub use paths::canonical;
 pub use policy::{Network, Policy, Rule, RulePolicy, Subject, Verdict};
 pub use report::{Report, Violation};

@@ -81,6 +81,9 @@ pub struct Report {
     /// each file whose mode was changed or that is a faked device, by path.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub modes: BTreeMap<String, u32>,
+    /// Hardened mode: the Landlock ABI version the child was confined with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub landlock_abi: Option<u32>,
     /// Why the operation log is incomplete, if writing it failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log_error: Option<String>,

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::fakeroot::FakeDb;
+use crate::landlock::Ruleset;
 use crate::paths::Resolver;
 use crate::policy::{Network, Policy, Rule, RulePolicy};
 use crate::report::{Report, Violation};
@@ -113,6 +114,7 @@ pub struct Sandbox {
     on_event: Option<EventHook>,
     trace: Option<Box<dyn std::io::Write + Send>>,
     fakeroot: Option<Fakeroot>,
+    hardened: bool,
 }
 
 /// Fakeroot settings of a sandbox.
@@ -233,6 +235,16 @@ impl Sandbox {
         self
     }
 
+    /// Hardened mode: the child is also confined by a Landlock ruleset that
+    /// allows writes only beneath the writable paths, so the kernel enforces
+    /// what the tracer checks (no check-then-use race can get a write out).
+    /// Regex and string-prefix rules and collect-only mode are refused in
+    /// this mode; Landlock must be available.
+    pub fn hardened(&mut self, yes: bool) -> &mut Sandbox {
+        self.hardened = yes;
+        self
+    }
+
     /// Call `f` for each [`Event`].
     pub fn on_event(&mut self, f: impl FnMut(Event) + Send + 'static) -> &mut Sandbox {
         self.on_event = Some(Box::new(f));
@@ -269,6 +281,18 @@ impl Sandbox {
 
     fn start(&mut self, child: Child<'_>) -> Result<Report> {
         let filter = self.filter();
+        let landlock = if self.hardened {
+            if self.collect_only {
+                return Err(Error::Hardened {
+                    reason: "collect-only mode lets writes through, hardened mode forbids them: \
+                             choose one"
+                        .into(),
+                });
+            }
+            Some(Ruleset::build(&self.rules)?)
+        } else {
+            None
+        };
         let fake = match &self.fakeroot {
             Some(Fakeroot { state: Some(s), .. }) => Some(FakeDb::load(s)?),
             Some(_) => Some(FakeDb::new()),
@@ -291,7 +315,7 @@ impl Sandbox {
         if pid == 0 {
             drop(go_w);
             drop(err_r);
-            child_main(parent, &go_r, &err_w, &filter, child);
+            child_main(parent, &go_r, &err_w, &filter, landlock.as_ref(), child);
         }
         drop(go_r);
         drop(err_w);
@@ -321,6 +345,7 @@ impl Sandbox {
         let log = self.trace.take().map(crate::trace::log::Log::new);
         let (mut report, hooks, fake) =
             Tracer::new(pid, self.collect_only, resolver, hooks, log, fake).run();
+        report.landlock_abi = landlock.as_ref().map(|l| l.abi);
         if let (Some(db), Some(cfg)) = (fake, &self.fakeroot) {
             (report.ownerships, report.modes) = db.summary();
             if let Some(state) = &cfg.state {
@@ -352,6 +377,9 @@ impl Sandbox {
             let source = std::io::Error::from_raw_os_error(errno);
             return Err(match (tag, &child) {
                 (TAG_SECCOMP, _) => Error::SeccompNotPermitted { source },
+                (TAG_LANDLOCK, _) => Error::Hardened {
+                    reason: format!("failed to enter the Landlock ruleset: {source}"),
+                },
                 (TAG_CHDIR, _) => Error::Os {
                     what: "change to the command's working directory",
                     source,
@@ -373,6 +401,7 @@ impl Sandbox {
 const TAG_SECCOMP: i32 = 1;
 const TAG_CHDIR: i32 = 2;
 const TAG_EXEC: i32 = 3;
+const TAG_LANDLOCK: i32 = 4;
 
 enum Child<'a> {
     Exec(&'a Exec),
@@ -500,7 +529,14 @@ fn report_errno(fd: RawFd, tag: i32) {
 /// The child side: die with the parent, wait to be traced, install the
 /// filter, exec (or run the function). Only async-signal-safe calls before
 /// the exec.
-fn child_main(parent: i32, go: &OwnedFd, err: &OwnedFd, filter: &Filter, child: Child<'_>) -> ! {
+fn child_main(
+    parent: i32,
+    go: &OwnedFd,
+    err: &OwnedFd,
+    filter: &Filter,
+    landlock: Option<&Ruleset>,
+    child: Child<'_>,
+) -> ! {
     // SAFETY: all calls below are plain system calls on valid arguments.
     unsafe {
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
@@ -526,6 +562,15 @@ fn child_main(parent: i32, go: &OwnedFd, err: &OwnedFd, filter: &Filter, child: 
                 // SAFETY: _exit is always safe.
                 unsafe { libc::_exit(125) };
             }
+        }
+    }
+    if let Some(set) = landlock {
+        if let Err(e) = set.restrict_self() {
+            // SAFETY: errno is thread-local and writable.
+            unsafe { *libc::__errno_location() = e };
+            report_errno(err.as_raw_fd(), TAG_LANDLOCK);
+            // SAFETY: _exit is always safe.
+            unsafe { libc::_exit(125) };
         }
     }
     if filter.install().is_err() {
