@@ -135,6 +135,18 @@ typedef enum catbox_status {
    * Any other error.
    */
   CATBOX_ERR_OTHER = -12,
+  /**
+   * The fakeroot state file (`catbox_config_set_fakeroot_state`) could
+   * not be read, parsed or written: corrupt, from another program, or
+   * unreadable. Never treated as empty.
+   */
+  CATBOX_ERR_FAKEROOT_STATE = -13,
+  /**
+   * The operation log (`catbox_config_set_trace_file`) could not be
+   * written completely (e.g. the disk is full): the run finished but the
+   * log is truncated, so the run fails and gives no report.
+   */
+  CATBOX_ERR_TRACE_LOG = -14,
 } catbox_status;
 
 /**
@@ -214,6 +226,48 @@ typedef void (*catbox_event_callback)(int event, int pid, void *user_data);
  * return value is the child's exit code.
  */
 typedef int (*catbox_child_function)(void *user_data);
+
+/**
+ * A file's faked owner in fakeroot mode, as C sees it.
+ *
+ * `path` is borrowed from the report: valid until `catbox_report_free`.
+ *
+ * Thread safety: plain data, as `catbox_violation`.
+ */
+typedef struct catbox_ownership {
+  /**
+   * The file's path when the run ended.
+   */
+  const char *path;
+  /**
+   * The owner the sandboxed program gave it (what it sees in `stat`).
+   */
+  uint32_t uid;
+  /**
+   * The group the sandboxed program gave it.
+   */
+  uint32_t gid;
+} catbox_ownership;
+
+/**
+ * A file's faked mode in fakeroot mode, as C sees it.
+ *
+ * `path` is borrowed from the report: valid until `catbox_report_free`.
+ *
+ * Thread safety: plain data, as `catbox_violation`.
+ */
+typedef struct catbox_mode {
+  /**
+   * The file's path when the run ended.
+   */
+  const char *path;
+  /**
+   * The full `st_mode` the sandboxed program sees: the type bits
+   * (`S_IFCHR` for a faked device node, `S_IFREG`, ...) and the
+   * permission bits including setuid, setgid and sticky.
+   */
+  uint32_t mode;
+} catbox_mode;
 
 #ifdef __cplusplus
 extern "C" {
@@ -309,6 +363,61 @@ int catbox_config_set_network(struct catbox_config *config, int mode);
 int catbox_config_set_collect_only(struct catbox_config *config, bool collect_only);
 
 /**
+ * Write the operation log (JSON Lines, `docs/trace-format.md`: every file
+ * read, written, created, removed, renamed, linked, stat'ed or executed,
+ * every process start and exit, every network attempt) to the file `path`
+ * during each run of this config. The file is created (truncated if it
+ * exists) now, so a path that cannot be written fails here, and again at
+ * the start of every later run: each run's log replaces the previous one.
+ * A relative `path` is taken against the current working directory now.
+ * Replaces an earlier log file.
+ *
+ * If the log cannot be written completely during a run (a full disk), that
+ * run returns `CATBOX_ERR_TRACE_LOG` with the reason and no report: a
+ * truncated log is never passed off as a complete one.
+ *
+ * Errors: `CATBOX_ERR_NULL`, `CATBOX_ERR_OS` (the file cannot be created).
+ */
+int catbox_config_set_trace_file(struct catbox_config *config, const char *path);
+
+/**
+ * Fakeroot mode (`on` true): `chown` and device nodes are recorded instead
+ * of performed, the program sees itself as root (uid and gid 0), and the
+ * stat family reports the recorded owners, modes and device types; files
+ * owned by the real user appear owned by root. Writes outside the writable
+ * paths are still violations. The report then lists what was recorded
+ * (`catbox_report_ownership`, `catbox_report_mode`). `false` turns the mode
+ * off, together with any state file and manifest set before.
+ *
+ * Errors: `CATBOX_ERR_NULL`.
+ */
+int catbox_config_set_fakeroot(struct catbox_config *config, bool on);
+
+/**
+ * Fakeroot mode (implied), with its records loaded from the file `path` at
+ * the start of each run (if the file exists; a missing file is an empty
+ * state) and saved there at the end, so that several runs (configure, make,
+ * make install) share them, as fakeroot's `-i`/`-s` do. The file is read
+ * only when a run starts: a corrupt or unreadable one makes that run fail
+ * with `CATBOX_ERR_FAKEROOT_STATE` (nothing runs), never an empty state; so
+ * does a failure to save it at the end.
+ *
+ * Errors: `CATBOX_ERR_NULL`.
+ */
+int catbox_config_set_fakeroot_state(struct catbox_config *config, const char *path);
+
+/**
+ * Fakeroot mode (implied), and at the end of each run write to `file` an
+ * mtree(5) manifest of the tree at `root` (e.g. the `DESTDIR` of `make
+ * install`) with the faked owners, modes and device numbers, which
+ * libarchive's `bsdtar -cf pkg.tar @file` turns into the package archive. A
+ * manifest that cannot be written makes the run fail with `CATBOX_ERR_OS`.
+ *
+ * Errors: `CATBOX_ERR_NULL`.
+ */
+int catbox_config_set_manifest(struct catbox_config *config, const char *file, const char *root);
+
+/**
  * Call `callback(violation, user_data)` for each violation as it happens,
  * on the thread that runs the sandbox. Replaces an earlier callback; a
  * NULL `callback` removes it. `user_data` must stay valid while the config
@@ -345,7 +454,10 @@ int catbox_config_set_event_callback(struct catbox_config *config,
  * Errors: `CATBOX_ERR_NULL`, `CATBOX_ERR_EMPTY_COMMAND`,
  * `CATBOX_ERR_COMMAND_NOT_FOUND`, `CATBOX_ERR_NOT_EXECUTABLE`,
  * `CATBOX_ERR_PTRACE_NOT_PERMITTED`, `CATBOX_ERR_SECCOMP_NOT_PERMITTED`,
- * `CATBOX_ERR_OS`.
+ * `CATBOX_ERR_OS`, `CATBOX_ERR_FAKEROOT_STATE` (the state file is corrupt
+ * or unreadable: nothing ran; or it could not be saved),
+ * `CATBOX_ERR_TRACE_LOG` (the run finished but its operation log is
+ * incomplete: no report, the message says why and how the program ended).
  */
 int catbox_run_argv(struct catbox_config *config,
                     const char *const *argv,
@@ -362,7 +474,9 @@ int catbox_run_argv(struct catbox_config *config,
  * may hold. The calling thread is the tracer, as for `catbox_run_argv`.
  *
  * Errors: `CATBOX_ERR_NULL`, `CATBOX_ERR_PTRACE_NOT_PERMITTED`,
- * `CATBOX_ERR_SECCOMP_NOT_PERMITTED`, `CATBOX_ERR_OS`.
+ * `CATBOX_ERR_SECCOMP_NOT_PERMITTED`, `CATBOX_ERR_OS`,
+ * `CATBOX_ERR_FAKEROOT_STATE`, `CATBOX_ERR_TRACE_LOG` (as for
+ * `catbox_run_argv`).
  */
 int catbox_run_function(struct catbox_config *config,
                         catbox_child_function function,
@@ -402,6 +516,44 @@ size_t catbox_report_violations_len(const struct catbox_report *report);
 int catbox_report_violation(const struct catbox_report *report,
                             size_t index,
                             struct catbox_violation *out);
+
+/**
+ * The number of files whose owner the run changed in fakeroot mode
+ * (`catbox_config_set_fakeroot`), sorted by path; 0 without fakeroot or if
+ * `report` is NULL.
+ */
+size_t catbox_report_ownerships_len(const struct catbox_report *report);
+
+/**
+ * Ownership number `index` (from 0, in path order): the file's path and
+ * the owner and group a `chown` gave it (the file itself still belongs to
+ * the real user). On success writes `*out`, whose `path` stays valid until
+ * `catbox_report_free(report)`.
+ *
+ * Errors: `CATBOX_ERR_NULL`, `CATBOX_ERR_INVALID_ARGUMENT` (index out of
+ * range).
+ */
+int catbox_report_ownership(const struct catbox_report *report,
+                            size_t index,
+                            struct catbox_ownership *out);
+
+/**
+ * The number of files whose mode the run changed (`chmod`) or that it made
+ * as device nodes (`mknod`) in fakeroot mode, sorted by path; 0 without
+ * fakeroot or if `report` is NULL.
+ */
+size_t catbox_report_modes_len(const struct catbox_report *report);
+
+/**
+ * Mode number `index` (from 0, in path order): the file's path and the
+ * full `st_mode` the sandboxed program sees (type and permission bits,
+ * setuid/setgid/sticky included). On success writes `*out`, whose `path`
+ * stays valid until `catbox_report_free(report)`.
+ *
+ * Errors: `CATBOX_ERR_NULL`, `CATBOX_ERR_INVALID_ARGUMENT` (index out of
+ * range).
+ */
+int catbox_report_mode(const struct catbox_report *report, size_t index, struct catbox_mode *out);
 
 /**
  * Free a report. `NULL` is a no-op.

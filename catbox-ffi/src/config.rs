@@ -1,6 +1,7 @@
 //! `catbox_config`: the sandbox builder, and the two ways to run it.
 
 use std::ffi::{c_char, c_int, c_void, OsStr};
+use std::path::{Path, PathBuf};
 
 use catbox_core::{Command, Event, Network, Sandbox};
 
@@ -62,6 +63,50 @@ impl UserData {
 /// `catbox_run_*` in progress). Different configs are independent.
 pub struct Config {
     sandbox: Sandbox,
+    /// The operation log's file (`catbox_config_set_trace_file`), absolute.
+    trace: Option<PathBuf>,
+    /// Whether `sandbox` holds a log writer no run has used yet. The core
+    /// gives its writer to one run; a C config can run many times, so each
+    /// later run opens the file again.
+    trace_fresh: bool,
+}
+
+impl Config {
+    /// Run `run` on the sandbox, with the operation log (if any) opened for
+    /// it; a report whose log is incomplete is an error, never a report.
+    fn run(
+        &mut self,
+        run: impl FnOnce(&mut Sandbox) -> catbox_core::Result<catbox_core::Report>,
+    ) -> Result<Report, Failure> {
+        if let Some(path) = &self.trace {
+            if !self.trace_fresh {
+                self.sandbox.trace_file(path)?;
+            }
+        }
+        self.trace_fresh = false;
+        let report = run(&mut self.sandbox)?;
+        if let (Some(e), Some(path)) = (&report.log_error, &self.trace) {
+            return Err(log_failure(path, e, &report));
+        }
+        Ok(Report::new(report))
+    }
+}
+
+/// The error of a run whose operation log could not be written completely.
+fn log_failure(path: &Path, error: &str, report: &catbox_core::Report) -> Failure {
+    let outcome = match (report.exit_code, report.signal) {
+        (Some(code), _) => format!("exited with code {code}"),
+        (None, Some(sig)) => format!("was killed by signal {sig}"),
+        (None, None) => "ended".to_string(),
+    };
+    Failure::new(
+        Status::CatboxErrTraceLog,
+        format!(
+            "failed to write the operation log {path:?}: {error}; the log is incomplete, so \
+             the run gives no report (the sandboxed program {outcome}, with {} violations)",
+            report.violations.len()
+        ),
+    )
 }
 
 /// A new configuration: nothing writable, network denied, enforce mode.
@@ -71,6 +116,8 @@ pub extern "C" fn catbox_config_new() -> *mut Config {
     boundary_value(std::ptr::null_mut(), || {
         Ok(Box::into_raw(Box::new(Config {
             sandbox: Sandbox::new(),
+            trace: None,
+            trace_fresh: false,
         })))
     })
 }
@@ -186,6 +233,113 @@ pub extern "C" fn catbox_config_set_collect_only(config: *mut Config, collect_on
     })
 }
 
+/// Write the operation log (JSON Lines, `docs/trace-format.md`: every file
+/// read, written, created, removed, renamed, linked, stat'ed or executed,
+/// every process start and exit, every network attempt) to the file `path`
+/// during each run of this config. The file is created (truncated if it
+/// exists) now, so a path that cannot be written fails here, and again at
+/// the start of every later run: each run's log replaces the previous one.
+/// A relative `path` is taken against the current working directory now.
+/// Replaces an earlier log file.
+///
+/// If the log cannot be written completely during a run (a full disk), that
+/// run returns `CATBOX_ERR_TRACE_LOG` with the reason and no report: a
+/// truncated log is never passed off as a complete one.
+///
+/// Errors: `CATBOX_ERR_NULL`, `CATBOX_ERR_OS` (the file cannot be created).
+#[no_mangle]
+pub extern "C" fn catbox_config_set_trace_file(config: *mut Config, path: *const c_char) -> c_int {
+    boundary(|| {
+        // SAFETY: as in catbox_config_allow_write.
+        let c = unsafe { arg_mut(config, "config") }?;
+        // SAFETY: the caller passes NULL or a NUL-terminated string.
+        let path = Path::new(unsafe { arg_os(path, "path") }?);
+        let path = if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            let cwd = std::env::current_dir().map_err(|e| {
+                Failure::new(
+                    Status::CatboxErrOs,
+                    format!("failed to resolve the operation log path {path:?}: {e}"),
+                )
+            })?;
+            cwd.join(path)
+        };
+        c.sandbox.trace_file(&path)?;
+        c.trace = Some(path);
+        c.trace_fresh = true;
+        Ok(())
+    })
+}
+
+/// Fakeroot mode (`on` true): `chown` and device nodes are recorded instead
+/// of performed, the program sees itself as root (uid and gid 0), and the
+/// stat family reports the recorded owners, modes and device types; files
+/// owned by the real user appear owned by root. Writes outside the writable
+/// paths are still violations. The report then lists what was recorded
+/// (`catbox_report_ownership`, `catbox_report_mode`). `false` turns the mode
+/// off, together with any state file and manifest set before.
+///
+/// Errors: `CATBOX_ERR_NULL`.
+#[no_mangle]
+pub extern "C" fn catbox_config_set_fakeroot(config: *mut Config, on: bool) -> c_int {
+    boundary(|| {
+        // SAFETY: as in catbox_config_allow_write.
+        let c = unsafe { arg_mut(config, "config") }?;
+        c.sandbox.fakeroot(on);
+        Ok(())
+    })
+}
+
+/// Fakeroot mode (implied), with its records loaded from the file `path` at
+/// the start of each run (if the file exists; a missing file is an empty
+/// state) and saved there at the end, so that several runs (configure, make,
+/// make install) share them, as fakeroot's `-i`/`-s` do. The file is read
+/// only when a run starts: a corrupt or unreadable one makes that run fail
+/// with `CATBOX_ERR_FAKEROOT_STATE` (nothing runs), never an empty state; so
+/// does a failure to save it at the end.
+///
+/// Errors: `CATBOX_ERR_NULL`.
+#[no_mangle]
+pub extern "C" fn catbox_config_set_fakeroot_state(
+    config: *mut Config,
+    path: *const c_char,
+) -> c_int {
+    boundary(|| {
+        // SAFETY: as in catbox_config_allow_write.
+        let c = unsafe { arg_mut(config, "config") }?;
+        // SAFETY: the caller passes NULL or a NUL-terminated string.
+        let path = unsafe { arg_os(path, "path") }?;
+        c.sandbox.fakeroot_state(path);
+        Ok(())
+    })
+}
+
+/// Fakeroot mode (implied), and at the end of each run write to `file` an
+/// mtree(5) manifest of the tree at `root` (e.g. the `DESTDIR` of `make
+/// install`) with the faked owners, modes and device numbers, which
+/// libarchive's `bsdtar -cf pkg.tar @file` turns into the package archive. A
+/// manifest that cannot be written makes the run fail with `CATBOX_ERR_OS`.
+///
+/// Errors: `CATBOX_ERR_NULL`.
+#[no_mangle]
+pub extern "C" fn catbox_config_set_manifest(
+    config: *mut Config,
+    file: *const c_char,
+    root: *const c_char,
+) -> c_int {
+    boundary(|| {
+        // SAFETY: as in catbox_config_allow_write.
+        let c = unsafe { arg_mut(config, "config") }?;
+        // SAFETY: the caller passes NULL or NUL-terminated strings.
+        let file = unsafe { arg_os(file, "file") }?;
+        // SAFETY: as above.
+        let root = unsafe { arg_os(root, "root") }?;
+        c.sandbox.fakeroot_manifest(file, root);
+        Ok(())
+    })
+}
+
 /// Call `callback(violation, user_data)` for each violation as it happens,
 /// on the thread that runs the sandbox. Replaces an earlier callback; a
 /// NULL `callback` removes it. `user_data` must stay valid while the config
@@ -260,7 +414,10 @@ pub extern "C" fn catbox_config_set_event_callback(
 /// Errors: `CATBOX_ERR_NULL`, `CATBOX_ERR_EMPTY_COMMAND`,
 /// `CATBOX_ERR_COMMAND_NOT_FOUND`, `CATBOX_ERR_NOT_EXECUTABLE`,
 /// `CATBOX_ERR_PTRACE_NOT_PERMITTED`, `CATBOX_ERR_SECCOMP_NOT_PERMITTED`,
-/// `CATBOX_ERR_OS`.
+/// `CATBOX_ERR_OS`, `CATBOX_ERR_FAKEROOT_STATE` (the state file is corrupt
+/// or unreadable: nothing ran; or it could not be saved),
+/// `CATBOX_ERR_TRACE_LOG` (the run finished but its operation log is
+/// incomplete: no report, the message says why and how the program ended).
 #[no_mangle]
 pub extern "C" fn catbox_run_argv(
     config: *mut Config,
@@ -286,10 +443,10 @@ pub extern "C" fn catbox_run_argv(
             args.push(unsafe { arg_os(p, "argv element") }?);
         }
         let cmd = Command::from_argv(&args)?;
-        let report = c.sandbox.run(&cmd)?;
+        let report = c.run(|sb| sb.run(&cmd))?;
         // SAFETY: out is non-NULL and points to writable memory for one
         // pointer (the contract).
-        unsafe { out.write(Box::into_raw(Box::new(Report::new(report)))) };
+        unsafe { out.write(Box::into_raw(Box::new(report))) };
         Ok(())
     })
 }
@@ -304,7 +461,9 @@ pub extern "C" fn catbox_run_argv(
 /// may hold. The calling thread is the tracer, as for `catbox_run_argv`.
 ///
 /// Errors: `CATBOX_ERR_NULL`, `CATBOX_ERR_PTRACE_NOT_PERMITTED`,
-/// `CATBOX_ERR_SECCOMP_NOT_PERMITTED`, `CATBOX_ERR_OS`.
+/// `CATBOX_ERR_SECCOMP_NOT_PERMITTED`, `CATBOX_ERR_OS`,
+/// `CATBOX_ERR_FAKEROOT_STATE`, `CATBOX_ERR_TRACE_LOG` (as for
+/// `catbox_run_argv`).
 #[no_mangle]
 pub extern "C" fn catbox_run_function(
     config: *mut Config,
@@ -318,18 +477,20 @@ pub extern "C" fn catbox_run_function(
         let f = function.ok_or_else(|| Failure::null("function"))?;
         let out = arg_out(report_out, "report_out")?;
         let data = UserData(user_data);
-        let report = c.sandbox.run_function(move || {
-            // This runs in the forked child: a panic must not unwind into
-            // the copy of the caller's stack there, so it ends the child.
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                // SAFETY: the caller's function pointer and user_data.
-                unsafe { f(data.get()) }
-            }))
-            .unwrap_or(101)
+        let report = c.run(move |sb| {
+            sb.run_function(move || {
+                // This runs in the forked child: a panic must not unwind into
+                // the copy of the caller's stack there, so it ends the child.
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    // SAFETY: the caller's function pointer and user_data.
+                    unsafe { f(data.get()) }
+                }))
+                .unwrap_or(101)
+            })
         })?;
         // SAFETY: out is non-NULL and points to writable memory for one
         // pointer (the contract).
-        unsafe { out.write(Box::into_raw(Box::new(Report::new(report)))) };
+        unsafe { out.write(Box::into_raw(Box::new(report))) };
         Ok(())
     })
 }

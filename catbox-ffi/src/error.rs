@@ -39,6 +39,14 @@ pub enum Status {
     CatboxErrPanic = -11,
     /// Any other error.
     CatboxErrOther = -12,
+    /// The fakeroot state file (`catbox_config_set_fakeroot_state`) could
+    /// not be read, parsed or written: corrupt, from another program, or
+    /// unreadable. Never treated as empty.
+    CatboxErrFakerootState = -13,
+    /// The operation log (`catbox_config_set_trace_file`) could not be
+    /// written completely (e.g. the disk is full): the run finished but the
+    /// log is truncated, so the run fails and gives no report.
+    CatboxErrTraceLog = -14,
 }
 
 /// A failed call: the status to return and the message to keep.
@@ -74,6 +82,7 @@ impl From<catbox_core::Error> for Failure {
             E::NulByte(_) => Status::CatboxErrInvalidArgument,
             E::PtraceNotPermitted { .. } => Status::CatboxErrPtraceNotPermitted,
             E::SeccompNotPermitted { .. } => Status::CatboxErrSeccompNotPermitted,
+            E::FakerootState { .. } => Status::CatboxErrFakerootState,
             E::Os { .. } => Status::CatboxErrOs,
             _ => Status::CatboxErrOther,
         };

@@ -36,7 +36,7 @@ pub use config::{
     CATBOX_NETWORK_STRICT,
 };
 pub use error::Status;
-pub use report::{CViolation, Report};
+pub use report::{CMode, COwnership, CViolation, Report};
 
 use error::{boundary, boundary_value, Failure};
 use strings::{arg_os, arg_out, to_cstring};
@@ -133,6 +133,8 @@ pub extern "C" fn catbox_status_string(status: c_int) -> *const c_char {
             -10 => c"operating system error",
             -11 => c"internal error (panic)",
             -12 => c"other error",
+            -13 => c"bad fakeroot state file",
+            -14 => c"operation log incomplete",
             _ => c"unknown status",
         };
         Ok(s.as_ptr())

@@ -1,4 +1,5 @@
-//! `catbox_report` and `catbox_violation`: the result of a run, read from C.
+//! `catbox_report`, `catbox_violation`, `catbox_ownership` and
+//! `catbox_mode`: the result of a run, read from C.
 
 use std::ffi::{c_char, c_int, CString};
 use std::os::unix::ffi::OsStrExt;
@@ -73,6 +74,38 @@ impl OwnedViolation {
     }
 }
 
+/// A file's faked owner in fakeroot mode, as C sees it.
+///
+/// `path` is borrowed from the report: valid until `catbox_report_free`.
+///
+/// Thread safety: plain data, as `catbox_violation`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct COwnership {
+    /// The file's path when the run ended.
+    pub path: *const c_char,
+    /// The owner the sandboxed program gave it (what it sees in `stat`).
+    pub uid: u32,
+    /// The group the sandboxed program gave it.
+    pub gid: u32,
+}
+
+/// A file's faked mode in fakeroot mode, as C sees it.
+///
+/// `path` is borrowed from the report: valid until `catbox_report_free`.
+///
+/// Thread safety: plain data, as `catbox_violation`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct CMode {
+    /// The file's path when the run ended.
+    pub path: *const c_char,
+    /// The full `st_mode` the sandboxed program sees: the type bits
+    /// (`S_IFCHR` for a faked device node, `S_IFREG`, ...) and the
+    /// permission bits including setuid, setgid and sticky.
+    pub mode: u32,
+}
+
 /// The result of a run (opaque).
 ///
 /// Thread safety: immutable once returned; the `catbox_report_*` getters may
@@ -82,13 +115,40 @@ impl OwnedViolation {
 pub struct Report {
     inner: catbox_core::Report,
     violations: Vec<OwnedViolation>,
+    /// `inner.ownerships` with C strings, in the same (path) order.
+    ownerships: Vec<(CString, u32, u32)>,
+    /// `inner.modes` with C strings, in the same (path) order.
+    modes: Vec<(CString, u32)>,
 }
 
 impl Report {
     pub fn new(inner: catbox_core::Report) -> Report {
         let violations = inner.violations.iter().map(OwnedViolation::new).collect();
-        Report { inner, violations }
+        let ownerships = inner
+            .ownerships
+            .iter()
+            .map(|(p, &(u, g))| (to_cstring(p.as_bytes()), u, g))
+            .collect();
+        let modes = inner
+            .modes
+            .iter()
+            .map(|(p, &m)| (to_cstring(p.as_bytes()), m))
+            .collect();
+        Report {
+            inner,
+            violations,
+            ownerships,
+            modes,
+        }
     }
+}
+
+/// The error for an index past the end of one of a report's lists.
+fn out_of_range(what: &str, index: usize, len: usize) -> Failure {
+    Failure::new(
+        Status::CatboxErrInvalidArgument,
+        format!("{what} index {index} out of range (the report has {len})"),
+    )
 }
 
 /// The exit code of the first child (0..255), or -1 if it was killed by a
@@ -149,18 +209,104 @@ pub extern "C" fn catbox_report_violation(
         // SAFETY: the caller passes NULL or a report from catbox_run_*.
         let r = unsafe { arg_ref(report, "report") }?;
         let out = arg_out(out, "out")?;
-        let v = r.violations.get(index).ok_or_else(|| {
-            Failure::new(
-                Status::CatboxErrInvalidArgument,
-                format!(
-                    "violation index {index} out of range (the report has {})",
-                    r.violations.len()
-                ),
-            )
-        })?;
+        let v = r
+            .violations
+            .get(index)
+            .ok_or_else(|| out_of_range("violation", index, r.violations.len()))?;
         // SAFETY: out is non-NULL and, per the contract, points to writable
         // memory for one catbox_violation.
         unsafe { out.write(v.as_c()) };
+        Ok(())
+    })
+}
+
+/// The number of files whose owner the run changed in fakeroot mode
+/// (`catbox_config_set_fakeroot`), sorted by path; 0 without fakeroot or if
+/// `report` is NULL.
+#[no_mangle]
+pub extern "C" fn catbox_report_ownerships_len(report: *const Report) -> usize {
+    boundary_value(0, || {
+        // SAFETY: the caller passes NULL or a report from catbox_run_*.
+        let r = unsafe { arg_ref(report, "report") }?;
+        Ok(r.ownerships.len())
+    })
+}
+
+/// Ownership number `index` (from 0, in path order): the file's path and
+/// the owner and group a `chown` gave it (the file itself still belongs to
+/// the real user). On success writes `*out`, whose `path` stays valid until
+/// `catbox_report_free(report)`.
+///
+/// Errors: `CATBOX_ERR_NULL`, `CATBOX_ERR_INVALID_ARGUMENT` (index out of
+/// range).
+#[no_mangle]
+pub extern "C" fn catbox_report_ownership(
+    report: *const Report,
+    index: usize,
+    out: *mut COwnership,
+) -> c_int {
+    boundary(|| {
+        // SAFETY: the caller passes NULL or a report from catbox_run_*.
+        let r = unsafe { arg_ref(report, "report") }?;
+        let out = arg_out(out, "out")?;
+        let (path, uid, gid) = r
+            .ownerships
+            .get(index)
+            .ok_or_else(|| out_of_range("ownership", index, r.ownerships.len()))?;
+        // SAFETY: out is non-NULL and, per the contract, points to writable
+        // memory for one catbox_ownership.
+        unsafe {
+            out.write(COwnership {
+                path: path.as_ptr(),
+                uid: *uid,
+                gid: *gid,
+            })
+        };
+        Ok(())
+    })
+}
+
+/// The number of files whose mode the run changed (`chmod`) or that it made
+/// as device nodes (`mknod`) in fakeroot mode, sorted by path; 0 without
+/// fakeroot or if `report` is NULL.
+#[no_mangle]
+pub extern "C" fn catbox_report_modes_len(report: *const Report) -> usize {
+    boundary_value(0, || {
+        // SAFETY: the caller passes NULL or a report from catbox_run_*.
+        let r = unsafe { arg_ref(report, "report") }?;
+        Ok(r.modes.len())
+    })
+}
+
+/// Mode number `index` (from 0, in path order): the file's path and the
+/// full `st_mode` the sandboxed program sees (type and permission bits,
+/// setuid/setgid/sticky included). On success writes `*out`, whose `path`
+/// stays valid until `catbox_report_free(report)`.
+///
+/// Errors: `CATBOX_ERR_NULL`, `CATBOX_ERR_INVALID_ARGUMENT` (index out of
+/// range).
+#[no_mangle]
+pub extern "C" fn catbox_report_mode(
+    report: *const Report,
+    index: usize,
+    out: *mut CMode,
+) -> c_int {
+    boundary(|| {
+        // SAFETY: the caller passes NULL or a report from catbox_run_*.
+        let r = unsafe { arg_ref(report, "report") }?;
+        let out = arg_out(out, "out")?;
+        let (path, mode) = r
+            .modes
+            .get(index)
+            .ok_or_else(|| out_of_range("mode", index, r.modes.len()))?;
+        // SAFETY: out is non-NULL and, per the contract, points to writable
+        // memory for one catbox_mode.
+        unsafe {
+            out.write(CMode {
+                path: path.as_ptr(),
+                mode: *mode,
+            })
+        };
         Ok(())
     })
 }

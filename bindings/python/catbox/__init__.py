@@ -15,6 +15,11 @@ A drop-in for the original (Pardus) ``catbox`` module, over ``libcatbox.so``::
 The function runs in a forked child, traced with its whole process tree.
 Writes outside the writable paths fail with ``EACCES`` (or, with
 ``collect_only=True``, are let through) and are recorded as violations.
+
+``fakeroot=True`` records ``chown`` and device nodes instead of performing
+them (``ret.ownerships``, ``ret.modes``) while the function sees itself as
+root; ``trace=PATH`` writes the operation log (JSON Lines) of everything it
+read, wrote and ran.
 """
 
 import collections
@@ -26,7 +31,16 @@ import ctypes
 
 from . import _ffi
 
-__all__ = ["run", "canonical", "version", "has_pcre", "CatboxRet", "Violation"]
+__all__ = [
+    "run",
+    "canonical",
+    "version",
+    "has_pcre",
+    "CatboxRet",
+    "Violation",
+    "FakerootStateError",
+    "TraceLogError",
+]
 
 #: A violation with every detail the library records (``.records``).
 Violation = collections.namedtuple(
@@ -36,13 +50,28 @@ Violation = collections.namedtuple(
 _EVENT_HOOKS = ("child_initialized", "child_died_unexpectedly")
 
 
+class FakerootStateError(OSError):
+    """The fakeroot state file (``fakeroot_state=``) is corrupt or cannot be
+    read (the function did not run), or could not be saved."""
+
+
+class TraceLogError(OSError):
+    """The operation log (``trace=``) could not be written completely: the
+    function ran, but the log is truncated, so there is no result."""
+
+
 class CatboxRet(object):
     """What :func:`run` returns.
 
     ``code``: the function's exit code (``sys.exit(n)`` gives ``n``, an
     uncaught exception 1), or 128+N if the child was killed by signal N.
     ``violations``: ``(operation, path, canonical)`` tuples, in order.
-    ``ownerships``, ``modes``: empty dicts (no fakeroot yet).
+    ``ownerships``: with ``fakeroot=True``, ``{path: (uid, gid)}`` for each
+    file whose owner the function changed (what it saw; the file itself
+    still belongs to the real user); else empty.
+    ``modes``: with ``fakeroot=True``, ``{path: st_mode}`` (type and
+    permission bits, setuid/setgid/sticky included) for each file whose mode
+    was changed or that was made as a device node; else empty.
     ``signal``: the signal that killed the child, or None.
     ``records``: :class:`Violation` tuples with the pid and errno name too.
     """
@@ -89,7 +118,33 @@ def _check(status, what):
         raise TypeError(msg)
     if status in (_ffi.CATBOX_ERR_INVALID_REGEX, _ffi.CATBOX_ERR_INVALID_ARGUMENT):
         raise ValueError(msg)
+    if status == _ffi.CATBOX_ERR_FAKEROOT_STATE:
+        raise FakerootStateError(msg)
+    if status == _ffi.CATBOX_ERR_TRACE_LOG:
+        raise TraceLogError(msg)
     raise OSError(msg)
+
+
+def _path_arg(p, what):
+    """A path argument as bytes; TypeError for anything else."""
+    if not isinstance(p, (str, bytes)) and not hasattr(p, "__fspath__"):
+        raise TypeError("%s %r is not a path" % (what, p))
+    return os.fsencode(p)
+
+
+def _fakeroot_results(lib, report):
+    """The report's ownerships and modes, as dicts."""
+    ownerships = {}
+    o = _ffi.COwnership()
+    for i in range(lib.catbox_report_ownerships_len(report)):
+        _check(lib.catbox_report_ownership(report, i, ctypes.byref(o)), "ownerships")
+        ownerships[_fsdecode(o.path)] = (o.uid, o.gid)
+    modes = {}
+    m = _ffi.CMode()
+    for i in range(lib.catbox_report_modes_len(report)):
+        _check(lib.catbox_report_mode(report, i, ctypes.byref(m)), "modes")
+        modes[_fsdecode(m.path)] = m.mode
+    return ownerships, modes
 
 
 def _exit_code(code):
@@ -131,7 +186,8 @@ _after_fork_child = _pyapi("PyOS_AfterFork_Child")
 
 
 def run(function, writable_paths=None, network=True, collect_only=False,
-        logger=None, event_hooks=None, args=()):
+        logger=None, event_hooks=None, args=(), fakeroot=False,
+        fakeroot_state=None, trace=None, manifest=None):
     """Run ``function(*args)`` in a forked, sandboxed child.
 
     writable_paths: absolute paths whose string prefixes are writable
@@ -147,6 +203,23 @@ def run(function, writable_paths=None, network=True, collect_only=False,
     event_hooks: a dict with ``child_initialized(pid)`` and
         ``child_died_unexpectedly(pid)`` callables.
     args: the function's arguments.
+    fakeroot: a true value: ``chown`` is recorded, not performed; the
+        function sees uid/gid 0, and ``os.stat`` the recorded owners and
+        modes (files of the real user appear root's); ``mknod`` of a device
+        makes an empty file that stats as the device. The result's
+        ``ownerships`` and ``modes`` list what was recorded.
+    fakeroot_state: a path (implies ``fakeroot``): the records are loaded
+        from this file at the start (if it exists) and saved there at the
+        end, so that several runs share them. A corrupt or unreadable file
+        raises :class:`FakerootStateError` and the function does not run.
+    trace: a path: the operation log (JSON Lines, ``docs/trace-format.md``)
+        of every file the function and its children read, wrote, created,
+        removed or ran, every process and network attempt, is written there
+        (the file is created or truncated). If it cannot be written
+        completely, :class:`TraceLogError` is raised after the run.
+    manifest: a ``(file, root)`` pair (implies ``fakeroot``): at the end,
+        an mtree(5) manifest of the tree ``root`` with the faked owners,
+        modes and devices is written to ``file``, for ``bsdtar``.
 
     Returns a :class:`CatboxRet`.
     """
@@ -178,6 +251,13 @@ def run(function, writable_paths=None, network=True, collect_only=False,
             paths.append((False, b))
     if not isinstance(args, tuple):
         args = tuple(args)
+    state = _path_arg(fakeroot_state, "fakeroot_state") if fakeroot_state is not None else None
+    trace_path = _path_arg(trace, "trace") if trace is not None else None
+    if manifest is not None:
+        if not isinstance(manifest, (tuple, list)) or len(manifest) != 2:
+            raise TypeError("manifest should be a (file, root) pair of paths")
+        manifest = (_path_arg(manifest[0], "manifest file"),
+                    _path_arg(manifest[1], "manifest root"))
 
     ret = CatboxRet()
     failures = []  # exceptions raised by callbacks in this process
@@ -259,6 +339,15 @@ def run(function, writable_paths=None, network=True, collect_only=False,
         mode = _ffi.CATBOX_NETWORK_ALLOWED if network else _ffi.CATBOX_NETWORK_STRICT
         _check(lib.catbox_config_set_network(config, mode), "network")
         _check(lib.catbox_config_set_collect_only(config, bool(collect_only)), "collect_only")
+        if fakeroot:
+            _check(lib.catbox_config_set_fakeroot(config, True), "fakeroot")
+        if state is not None:
+            _check(lib.catbox_config_set_fakeroot_state(config, state), "fakeroot_state")
+        if manifest is not None:
+            _check(lib.catbox_config_set_manifest(config, manifest[0], manifest[1]), "manifest")
+        if trace_path is not None:
+            _check(lib.catbox_config_set_trace_file(config, trace_path),
+                   "trace %r" % (os.fsdecode(trace_path),))
         _check(lib.catbox_config_set_violation_callback(config, violation_cb, None), "logger")
         _check(lib.catbox_config_set_event_callback(config, event_cb, None), "event_hooks")
         _flush()  # or the child would print the parent's buffered output again
@@ -273,6 +362,7 @@ def run(function, writable_paths=None, network=True, collect_only=False,
         try:
             code = lib.catbox_report_exit_code(report)
             sig = lib.catbox_report_signal(report)
+            ret.ownerships, ret.modes = _fakeroot_results(lib, report)
         finally:
             lib.catbox_report_free(report)
     finally:

@@ -25,6 +25,8 @@ CATBOX_ERR_SECCOMP_NOT_PERMITTED = -9
 CATBOX_ERR_OS = -10
 CATBOX_ERR_PANIC = -11
 CATBOX_ERR_OTHER = -12
+CATBOX_ERR_FAKEROOT_STATE = -13
+CATBOX_ERR_TRACE_LOG = -14
 
 CATBOX_NETWORK_ALLOWED = 0
 CATBOX_NETWORK_DENIED = 1
@@ -44,6 +46,25 @@ class CViolation(ctypes.Structure):
         ("canonical", ctypes.c_char_p),
         ("errnum", ctypes.c_int),
         ("errno_name", ctypes.c_char_p),
+    ]
+
+
+class COwnership(ctypes.Structure):
+    """``catbox_ownership``."""
+
+    _fields_ = [
+        ("path", ctypes.c_char_p),
+        ("uid", ctypes.c_uint32),
+        ("gid", ctypes.c_uint32),
+    ]
+
+
+class CMode(ctypes.Structure):
+    """``catbox_mode``."""
+
+    _fields_ = [
+        ("path", ctypes.c_char_p),
+        ("mode", ctypes.c_uint32),
     ]
 
 
@@ -121,6 +142,10 @@ def _declare(l):
         "catbox_config_allow_write_regex": (c_int, [_config_p, c_char_p]),
         "catbox_config_set_network": (c_int, [_config_p, c_int]),
         "catbox_config_set_collect_only": (c_int, [_config_p, c_bool]),
+        "catbox_config_set_trace_file": (c_int, [_config_p, c_char_p]),
+        "catbox_config_set_fakeroot": (c_int, [_config_p, c_bool]),
+        "catbox_config_set_fakeroot_state": (c_int, [_config_p, c_char_p]),
+        "catbox_config_set_manifest": (c_int, [_config_p, c_char_p, c_char_p]),
         "catbox_config_set_violation_callback": (c_int, [_config_p, VIOLATION_CALLBACK, c_void_p]),
         "catbox_config_set_event_callback": (c_int, [_config_p, EVENT_CALLBACK, c_void_p]),
         "catbox_run_argv": (c_int, [_config_p, ctypes.POINTER(c_char_p), ctypes.POINTER(_report_p)]),
@@ -133,6 +158,10 @@ def _declare(l):
         "catbox_report_processes": (ctypes.c_uint64, [_report_p]),
         "catbox_report_violations_len": (c_size_t, [_report_p]),
         "catbox_report_violation": (c_int, [_report_p, c_size_t, ctypes.POINTER(CViolation)]),
+        "catbox_report_ownerships_len": (c_size_t, [_report_p]),
+        "catbox_report_ownership": (c_int, [_report_p, c_size_t, ctypes.POINTER(COwnership)]),
+        "catbox_report_modes_len": (c_size_t, [_report_p]),
+        "catbox_report_mode": (c_int, [_report_p, c_size_t, ctypes.POINTER(CMode)]),
         "catbox_report_free": (None, [_report_p]),
     }
     for name, (restype, argtypes) in sig.items():

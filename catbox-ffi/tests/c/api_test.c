@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 static int failures;
@@ -84,6 +85,33 @@ static void on_event(int event, int pid, void *user_data) {
     }
 }
 
+/* The whole of a (small) file, NUL-terminated, to free; NULL if unreadable. */
+static char *slurp(const char *path) {
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return NULL;
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    size_t n;
+    while (buf != NULL && (n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+        len += n;
+        if (cap - len < 2) {
+            char *bigger = realloc(buf, cap * 2);
+            if (bigger == NULL) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = bigger;
+            cap *= 2;
+        }
+    }
+    fclose(f);
+    if (buf != NULL)
+        buf[len] = '\0';
+    return buf;
+}
+
 /* ---- functions run in the sandboxed child ------------------------------ */
 
 struct child_args {
@@ -122,6 +150,56 @@ static int child_nothing(void *user_data) {
     return 0;
 }
 
+/* Fakeroot: chown one file, chmod another setuid, make a device node, and
+ * check what the sandboxed process sees. Exit 0 if all is as faked, else
+ * the number of the first check that failed. */
+struct fake_args {
+    char owned[4200];
+    char setuid[4200];
+    char device[4200];
+};
+
+static int child_fakeroot(void *user_data) {
+    struct fake_args *a = user_data;
+    if (getuid() != 0 || geteuid() != 0 || getgid() != 0 || getegid() != 0)
+        return 1;
+    int fd = open(a->owned, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0)
+        return 2;
+    close(fd);
+    if (chown(a->owned, 1234, 5678) != 0)
+        return 3;
+    struct stat st;
+    if (stat(a->owned, &st) != 0 || st.st_uid != 1234 || st.st_gid != 5678)
+        return 4;
+    fd = open(a->setuid, O_WRONLY | O_CREAT | O_TRUNC, 0755);
+    if (fd < 0)
+        return 5;
+    close(fd);
+    if (chmod(a->setuid, 04755) != 0)
+        return 6;
+    /* Not chowned: owned by the real user, so it appears root's. */
+    if (stat(a->setuid, &st) != 0 || (st.st_mode & 07777) != 04755 || st.st_uid != 0 ||
+        st.st_gid != 0)
+        return 7;
+    if (mknod(a->device, S_IFCHR | 0666, makedev(1, 3)) != 0)
+        return 8;
+    if (lstat(a->device, &st) != 0 || !S_ISCHR(st.st_mode) || major(st.st_rdev) != 1 ||
+        minor(st.st_rdev) != 3)
+        return 9;
+    return 0;
+}
+
+/* Fakeroot, a later run: exit 0 if the owner faked by an earlier run (with
+ * the same state file) is still seen. */
+static int child_sees_owner(void *user_data) {
+    struct fake_args *a = user_data;
+    struct stat st;
+    if (stat(a->owned, &st) != 0)
+        return 1;
+    return st.st_uid == 1234 && st.st_gid == 5678 ? 0 : 2;
+}
+
 /* ---- the tests ----------------------------------------------------------- */
 
 static void test_version(void) {
@@ -131,6 +209,8 @@ static void test_version(void) {
     CHECK(strcmp(catbox_status_string(CATBOX_OK), "ok") == 0);
     CHECK(strcmp(catbox_status_string(CATBOX_ERR_INVALID_REGEX), "invalid regular expression") == 0);
     CHECK(strcmp(catbox_status_string(12345), "unknown status") == 0);
+    CHECK(strcmp(catbox_status_string(CATBOX_ERR_FAKEROOT_STATE), "bad fakeroot state file") == 0);
+    CHECK(strcmp(catbox_status_string(CATBOX_ERR_TRACE_LOG), "operation log incomplete") == 0);
 }
 
 static void test_config_errors(void) {
@@ -171,6 +251,26 @@ static void test_config_errors(void) {
     CHECK(catbox_config_set_collect_only(NULL, true) == CATBOX_ERR_NULL);
     CHECK(catbox_config_set_collect_only(c, false) == CATBOX_OK);
 
+    CHECK(catbox_config_set_fakeroot(NULL, true) == CATBOX_ERR_NULL);
+    CHECK(error_says("null parameter: config"));
+    CHECK(catbox_config_set_fakeroot_state(NULL, "/tmp/state") == CATBOX_ERR_NULL);
+    CHECK(catbox_config_set_fakeroot_state(c, NULL) == CATBOX_ERR_NULL);
+    CHECK(error_says("null parameter: path"));
+    CHECK(catbox_config_set_manifest(NULL, "/tmp/m", "/tmp") == CATBOX_ERR_NULL);
+    CHECK(catbox_config_set_manifest(c, NULL, "/tmp") == CATBOX_ERR_NULL);
+    CHECK(error_says("null parameter: file"));
+    CHECK(catbox_config_set_manifest(c, "/tmp/m", NULL) == CATBOX_ERR_NULL);
+    CHECK(error_says("null parameter: root"));
+    CHECK(catbox_config_set_trace_file(NULL, "/tmp/log") == CATBOX_ERR_NULL);
+    CHECK(catbox_config_set_trace_file(c, NULL) == CATBOX_ERR_NULL);
+    CHECK(error_says("null parameter: path"));
+    CHECK(catbox_config_set_trace_file(c, "/nonexistent-catbox-dir/log.jsonl") == CATBOX_ERR_OS);
+    CHECK(error_says("operation log"));
+    CHECK(access("/nonexistent-catbox-dir", F_OK) != 0);
+    /* On and off again: this config runs without fakeroot below. */
+    CHECK(catbox_config_set_fakeroot(c, true) == CATBOX_OK);
+    CHECK(catbox_config_set_fakeroot(c, false) == CATBOX_OK);
+
     CHECK(catbox_config_set_violation_callback(NULL, on_violation, NULL) == CATBOX_ERR_NULL);
     CHECK(catbox_config_set_event_callback(NULL, on_event, NULL) == CATBOX_ERR_NULL);
     CHECK(catbox_config_set_violation_callback(c, NULL, NULL) == CATBOX_OK);
@@ -207,6 +307,16 @@ static void test_config_errors(void) {
     CHECK(catbox_report_processes(NULL) == 0);
     CHECK(catbox_report_violation(NULL, 0, &v) == CATBOX_ERR_NULL);
     CHECK(v.operation == NULL);
+    catbox_ownership o;
+    memset(&o, 0, sizeof o);
+    catbox_mode m;
+    memset(&m, 0, sizeof m);
+    CHECK(catbox_report_ownerships_len(NULL) == 0);
+    CHECK(catbox_report_modes_len(NULL) == 0);
+    CHECK(catbox_report_ownership(NULL, 0, &o) == CATBOX_ERR_NULL);
+    CHECK(error_says("null parameter: report"));
+    CHECK(catbox_report_mode(NULL, 0, &m) == CATBOX_ERR_NULL);
+    CHECK(o.path == NULL && m.path == NULL);
 
     catbox_config_free(c);
 }
@@ -354,6 +464,192 @@ static void test_run_function(void) {
     catbox_config_free(c);
 }
 
+static void test_fakeroot(void) {
+    struct fake_args a;
+    snprintf(a.owned, sizeof a.owned, "%s/owned", tmpdir);
+    snprintf(a.setuid, sizeof a.setuid, "%s/setuid", tmpdir);
+    snprintf(a.device, sizeof a.device, "%s/null", tmpdir);
+    char state[4200], manifest[4200];
+    snprintf(state, sizeof state, "%s/fakeroot.state", tmpdir);
+    snprintf(manifest, sizeof manifest, "%s/manifest.mtree", tmpdir);
+    char root[4200];
+    snprintf(root, sizeof root, "%s/root", tmpdir);
+    CHECK(mkdir(root, 0755) == 0);
+
+    catbox_config *c = catbox_config_new();
+    CHECK(catbox_config_allow_write(c, tmpdir) == CATBOX_OK);
+    CHECK(catbox_config_set_fakeroot(c, true) == CATBOX_OK);
+    CHECK(catbox_config_set_fakeroot_state(c, state) == CATBOX_OK);
+    CHECK(catbox_config_set_manifest(c, manifest, root) == CATBOX_OK);
+    catbox_report *r = NULL;
+    CHECK(catbox_run_function(c, child_fakeroot, &a, &r) == CATBOX_OK);
+    if (r == NULL) {
+        catbox_config_free(c);
+        return;
+    }
+    CHECK(catbox_report_exit_code(r) == 0);
+    CHECK(catbox_report_violations_len(r) == 0);
+
+    CHECK(catbox_report_ownerships_len(r) == 1);
+    catbox_ownership o;
+    memset(&o, 0, sizeof o);
+    CHECK(catbox_report_ownership(r, 0, &o) == CATBOX_OK);
+    CHECK(o.path != NULL && strcmp(o.path, a.owned) == 0);
+    CHECK(o.uid == 1234 && o.gid == 5678);
+    catbox_ownership o_untouched;
+    memset(&o_untouched, 0, sizeof o_untouched);
+    CHECK(catbox_report_ownership(r, 1, &o_untouched) == CATBOX_ERR_INVALID_ARGUMENT);
+    CHECK(error_says("ownership index 1 out of range"));
+    CHECK(o_untouched.path == NULL);
+    CHECK(catbox_report_ownership(r, 0, NULL) == CATBOX_ERR_NULL);
+    CHECK(error_says("null parameter: out"));
+
+    /* Sorted by path: ".../null" before ".../setuid". */
+    CHECK(catbox_report_modes_len(r) == 2);
+    catbox_mode m;
+    memset(&m, 0, sizeof m);
+    CHECK(catbox_report_mode(r, 0, &m) == CATBOX_OK);
+    CHECK(m.path != NULL && strcmp(m.path, a.device) == 0);
+    CHECK(S_ISCHR(m.mode));
+    CHECK(catbox_report_mode(r, 1, &m) == CATBOX_OK);
+    CHECK(m.path != NULL && strcmp(m.path, a.setuid) == 0);
+    CHECK(S_ISREG(m.mode) && (m.mode & 07777) == 04755);
+    catbox_mode m_untouched;
+    memset(&m_untouched, 0, sizeof m_untouched);
+    CHECK(catbox_report_mode(r, 2, &m_untouched) == CATBOX_ERR_INVALID_ARGUMENT);
+    CHECK(error_says("mode index 2 out of range"));
+    CHECK(m_untouched.path == NULL);
+    CHECK(catbox_report_mode(r, 0, NULL) == CATBOX_ERR_NULL);
+    catbox_report_free(r);
+
+    /* Outside, nothing was faked: the files belong to whoever ran this,
+     * and the device is an empty regular file. */
+    struct stat st;
+    CHECK(stat(a.owned, &st) == 0 && st.st_uid == getuid() && st.st_gid == getgid());
+    CHECK(lstat(a.device, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0);
+    CHECK(access(state, F_OK) == 0);
+    char *text = slurp(manifest);
+    CHECK(text != NULL && strncmp(text, "#mtree", 6) == 0);
+    free(text);
+
+    /* A second run with the same state file sees the faked owner. */
+    catbox_config *c2 = catbox_config_new();
+    CHECK(catbox_config_set_fakeroot_state(c2, state) == CATBOX_OK);
+    r = NULL;
+    CHECK(catbox_run_function(c2, child_sees_owner, &a, &r) == CATBOX_OK);
+    CHECK(catbox_report_exit_code(r) == 0);
+    CHECK(catbox_report_ownerships_len(r) == 1);
+    catbox_report_free(r);
+    catbox_config_free(c2);
+
+    /* Without fakeroot, the report has no ownerships and no modes. */
+    CHECK(catbox_config_set_fakeroot(c, false) == CATBOX_OK);
+    r = NULL;
+    CHECK(catbox_run_function(c, child_sees_owner, &a, &r) == CATBOX_OK);
+    CHECK(catbox_report_exit_code(r) == (getuid() == 1234 ? 0 : 2));
+    CHECK(catbox_report_ownerships_len(r) == 0);
+    CHECK(catbox_report_modes_len(r) == 0);
+    catbox_report_free(r);
+    catbox_config_free(c);
+}
+
+/* A corrupt state file fails the run before anything runs (so this also
+ * works under valgrind, where no sandboxed run can start). */
+static void test_bad_fakeroot_state(void) {
+    char state[4200], marker[4200];
+    snprintf(state, sizeof state, "%s/corrupt.state", tmpdir);
+    snprintf(marker, sizeof marker, "%s/ran", tmpdir);
+    FILE *f = fopen(state, "w");
+    CHECK(f != NULL);
+    if (f == NULL)
+        return;
+    fputs("this is not a fakeroot state file\n", f);
+    fclose(f);
+
+    catbox_config *c = catbox_config_new();
+    CHECK(catbox_config_allow_write(c, tmpdir) == CATBOX_OK);
+    CHECK(catbox_config_set_fakeroot_state(c, state) == CATBOX_OK);
+    catbox_report *sentinel = (catbox_report *)&failures;
+    catbox_report *r = sentinel;
+    char script[8300];
+    snprintf(script, sizeof script, "touch %s", marker);
+    const char *argv[] = {"sh", "-c", script, NULL};
+    CHECK(catbox_run_argv(c, argv, &r) == CATBOX_ERR_FAKEROOT_STATE);
+    CHECK(error_says("fakeroot state file"));
+    CHECK(error_says("corrupt.state"));
+    CHECK(r == sentinel);
+    CHECK(catbox_run_function(c, child_nothing, NULL, &r) == CATBOX_ERR_FAKEROOT_STATE);
+    CHECK(r == sentinel);
+    CHECK(access(marker, F_OK) != 0);
+    /* Still corrupt, not replaced by an empty state. */
+    char *text = slurp(state);
+    CHECK(text != NULL && strstr(text, "not a fakeroot state") != NULL);
+    free(text);
+    catbox_config_free(c);
+}
+
+static void test_trace(void) {
+    char log[4200], first[4200], second[4200];
+    snprintf(log, sizeof log, "%s/trace.jsonl", tmpdir);
+    snprintf(first, sizeof first, "%s/first-written", tmpdir);
+    snprintf(second, sizeof second, "%s/second-written", tmpdir);
+
+    catbox_config *c = catbox_config_new();
+    CHECK(catbox_config_allow_write(c, tmpdir) == CATBOX_OK);
+    CHECK(catbox_config_set_trace_file(c, log) == CATBOX_OK);
+    CHECK(access(log, F_OK) == 0); /* created at once */
+    char script[8300];
+    snprintf(script, sizeof script, "echo x > %s; echo y > /etc/catbox-capi-traced", first);
+    const char *argv[] = {"sh", "-c", script, NULL};
+    catbox_report *r = NULL;
+    CHECK(catbox_run_argv(c, argv, &r) == CATBOX_OK);
+    CHECK(catbox_report_exit_code(r) != -1);
+    CHECK(catbox_report_violations_len(r) == 1);
+    catbox_report_free(r);
+    char *text = slurp(log);
+    CHECK(text != NULL);
+    if (text != NULL) {
+        char needle[4300];
+        snprintf(needle, sizeof needle, "\"canonical\":\"%s\"", first);
+        CHECK(strstr(text, needle) != NULL);
+        CHECK(strstr(text, "\"event\":\"write\"") != NULL);
+        CHECK(strstr(text, "\"event\":\"exec\"") != NULL);
+        CHECK(strstr(text, "\"event\":\"exit\"") != NULL);
+        /* The denied write is there with its errno. */
+        CHECK(strstr(text, "\"canonical\":\"/etc/catbox-capi-traced\",\"result\":\"EACCES\"") != NULL);
+        /* JSON Lines: every line is an object and the file ends a line. */
+        size_t n = strlen(text);
+        CHECK(n > 0 && text[0] == '{' && text[n - 1] == '\n');
+        CHECK(strstr(text, "\n\n") == NULL);
+        for (char *nl = strchr(text, '\n'); nl != NULL && nl[1] != '\0'; nl = strchr(nl + 1, '\n'))
+            CHECK(nl[1] == '{' && nl[-1] == '}');
+    }
+    free(text);
+
+    /* The config runs again: a fresh log of the second run only. */
+    snprintf(script, sizeof script, "echo x > %s", second);
+    r = NULL;
+    CHECK(catbox_run_argv(c, argv, &r) == CATBOX_OK);
+    catbox_report_free(r);
+    text = slurp(log);
+    CHECK(text != NULL && strstr(text, second) != NULL && strstr(text, first) == NULL);
+    free(text);
+
+    /* A log that cannot be written (/dev/full: ENOSPC) fails the run,
+     * saying so, and gives no report: never a silently truncated log. */
+    CHECK(catbox_config_set_trace_file(c, "/dev/full") == CATBOX_OK);
+    catbox_report *sentinel = (catbox_report *)&failures;
+    r = sentinel;
+    CHECK(catbox_run_argv(c, argv, &r) == CATBOX_ERR_TRACE_LOG);
+    CHECK(error_says("failed to write the operation log"));
+    CHECK(error_says("/dev/full"));
+    CHECK(error_says("exited with code 0"));
+    CHECK(r == sentinel);
+    CHECK(catbox_run_function(c, child_nothing, NULL, &r) == CATBOX_ERR_TRACE_LOG);
+    CHECK(r == sentinel);
+    catbox_config_free(c);
+}
+
 static void test_run_under_valgrind(void) {
     struct seen seen;
     memset(&seen, 0, sizeof seen);
@@ -430,7 +726,10 @@ int main(void) {
         test_run_argv();
         test_collect_only();
         test_run_function();
+        test_fakeroot();
+        test_trace();
     }
+    test_bad_fakeroot_state();
     test_canonical();
 
     char cmd[8300];
