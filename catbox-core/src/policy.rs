@@ -223,7 +223,12 @@ impl Policy for RulePolicy {
             subject: Subject::Detail,
         };
         match call.desc.kind {
-            Kind::Write | Kind::Open(_) | Kind::OpenHow(..) | Kind::Bind => self.check_paths(call),
+            Kind::Write | Kind::Open(_) | Kind::OpenHow(..) | Kind::Bind | Kind::Mount => {
+                self.check_paths(call)
+            }
+            // A new mount namespace (only these stop for it; see the table).
+            Kind::NewNs => deny(libc::EPERM),
+            Kind::Clone | Kind::Clone3 if call.detail.is_some() => deny(libc::EPERM),
             Kind::DenyWrite => deny(libc::EACCES),
             Kind::Socket => match self.network {
                 Network::Allowed => Verdict::Allow,

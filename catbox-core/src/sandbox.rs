@@ -327,6 +327,16 @@ impl Sandbox {
             }
             return Err(Error::PtraceNotPermitted { source });
         }
+        // While it traces, the supervisor is not dumpable: a same-uid
+        // tracee can then neither read its memory through /proc/<pid>/mem
+        // nor see its fds. (A tracee with CAP_SYS_PTRACE, i.e. a build run
+        // as root, still can.) The child was forked before, so it is not
+        // affected; the previous setting is restored after the run.
+        // SAFETY: prctl with integer arguments only.
+        let dumpable = unsafe { libc::prctl(libc::PR_GET_DUMPABLE, 0, 0, 0, 0) };
+        // SAFETY: as above.
+        unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
+        let _restore = Restore(dumpable);
         if let Some(cb) = self.on_event.as_mut() {
             cb(Event::ChildInitialized(pid));
         }
@@ -395,6 +405,18 @@ impl Sandbox {
             });
         }
         Ok(report)
+    }
+}
+
+/// Puts the supervisor's dumpable flag back when the run ends.
+struct Restore(i32);
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        if self.0 >= 0 {
+            // SAFETY: prctl with integer arguments only.
+            unsafe { libc::prctl(libc::PR_SET_DUMPABLE, self.0 as libc::c_ulong, 0, 0, 0) };
+        }
     }
 }
 

@@ -37,3 +37,13 @@ pub const CLONE_UNTRACED: u64 = 0x0080_0000;
 pub const PTRACE_ATTACH: u64 = 16;
 /// `PTRACE_SEIZE`.
 pub const PTRACE_SEIZE: u64 = 0x4206;
+/// `CLONE_NEWNS`.
+pub const CLONE_NEWNS: u64 = 0x0002_0000;
+/// `MS_BIND`.
+pub const MS_BIND: u64 = 4096;
+/// `MS_MOVE`.
+pub const MS_MOVE: u64 = 8192;
+/// `MOVE_MOUNT_F_EMPTY_PATH`.
+pub const MOVE_MOUNT_F_EMPTY_PATH: u64 = 0x4;
+/// `MOVE_MOUNT_T_EMPTY_PATH`.
+pub const MOVE_MOUNT_T_EMPTY_PATH: u64 = 0x40;

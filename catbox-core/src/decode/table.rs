@@ -158,6 +158,10 @@ pub enum Kind {
     Clone3,
     /// Reads its path operands (logged only).
     Look,
+    /// `mount`: the target is written; the source too for a bind or move.
+    Mount,
+    /// `unshare`/`setns` into a new mount namespace: denied.
+    NewNs,
     /// `execve`/`execveat`: the argv pointer is argument `n` (logged only).
     Exec(u8),
 }
@@ -678,11 +682,12 @@ pub static TABLE: &[SyscallDesc] = &[
         &[Fd, Path, Hex, Int, AtFlags],
     ),
     // --- mounts and roots ---
+    // the source of a bind or move mount is checked too (Kind::Mount)
     row(
         "mount",
         T,
-        W,
-        &[p(AT, Some(1), Always, Any)],
+        Kind::Mount,
+        &[p(AT, Some(1), Always, Any), p(AT, Some(0), Always, Any)],
         &[Path, Path, Path, Hex, Hex],
     ),
     row(
@@ -700,11 +705,16 @@ pub static TABLE: &[SyscallDesc] = &[
         &[Path, Path],
     ),
     row("chroot", T, W, &[p(AT, Some(0), Always, Any)], &[Path]),
+    // both ends: the mount moved (an open_tree clone of an outside tree
+    // is outside) and where it goes
     row(
         "move_mount",
         T,
         W,
-        &[p(Some(2), Some(3), Always, Any)],
+        &[
+            with_empty(p(Some(2), Some(3), Always, Any), 4, MOVE_MOUNT_T_EMPTY_PATH),
+            with_empty(p(Some(0), Some(1), Always, Any), 4, MOVE_MOUNT_F_EMPTY_PATH),
+        ],
         &[Fd, Path, Fd, Path, Hex],
     ),
     row(
@@ -735,7 +745,11 @@ pub static TABLE: &[SyscallDesc] = &[
     // --- the process tree ---
     tree("ptrace", T, Kind::Ptrace, &[Int, Int, Hex, Hex]),
     tree("process_vm_writev", T, Kind::DenyAlways, &[Int, Hex, Int, Hex, Int, Hex]),
-    tree("clone", Trap::IfAnyBit(0, CLONE_UNTRACED as u32), Kind::Clone, &[Hex, Hex, Hex, Hex, Hex]),
+    tree("clone", Trap::IfAnyBit(0, (CLONE_UNTRACED | CLONE_NEWNS) as u32), Kind::Clone, &[Hex, Hex, Hex, Hex, Hex]),
+    // a new mount namespace would let a bind mount put an outside tree at
+    // an inside path, where the tracer's view no longer matches the tracee's
+    tree("unshare", Trap::IfAnyBit(0, CLONE_NEWNS as u32), Kind::NewNs, &[Hex]),
+    tree("setns", T, Kind::NewNs, &[Fd, Hex]),
     tree("clone3", T, Kind::Clone3, &[Hex, Int]),
     // --- fakeroot only ---
     fake_only("fstat", Fake::Stat(1), &[p(Some(0), None, Always, Any)], &[Fd, Hex]),

@@ -282,17 +282,22 @@ impl Tracer {
             return;
         }
         let verdict = match desc.kind {
-            Kind::Clone => {
+            Kind::Clone if args[0] & CLONE_NEWNS == 0 => {
                 self.clear_untraced(pid, args[0]);
                 Verdict::Allow
             }
             Kind::Clone3 => {
                 let mut b = [0u8; 8];
-                match ptrace::read_mem(pid, args[0], &mut b) {
-                    Ok(8) if u64::from_ne_bytes(b) & CLONE_UNTRACED != 0 => {
-                        Verdict::Fail(libc::ENOSYS)
-                    }
-                    _ => Verdict::Allow,
+                let flags = match ptrace::read_mem(pid, args[0], &mut b) {
+                    Ok(8) => u64::from_ne_bytes(b),
+                    _ => 0,
+                };
+                if flags & CLONE_UNTRACED != 0 {
+                    Verdict::Fail(libc::ENOSYS)
+                } else if flags & CLONE_NEWNS != 0 {
+                    self.judge(pid, desc, args)
+                } else {
+                    Verdict::Allow
                 }
             }
             _ => self.judge(pid, desc, args),
@@ -384,6 +389,8 @@ impl Tracer {
                     }
                 }
                 Kind::Ptrace => detail = Some((args[1] as i32).to_string()),
+                // Only reached with CLONE_NEWNS (see `syscall`), or setns.
+                Kind::Clone | Kind::Clone3 | Kind::NewNs => detail = Some("CLONE_NEWNS".into()),
                 Kind::DenyAlways => detail = Some((args[0] as i32).to_string()),
                 Kind::Bind => {
                     n_ops = self.bind_operand(pid, args)?;
@@ -556,6 +563,8 @@ impl Tracer {
                 flags = args[a as usize];
                 write = flags as u32 & O_WRITE_MASK != 0;
             }
+            // The source of a mount is written only by a bind or move.
+            Kind::Mount if i == 1 => write = args[3] & (MS_BIND | MS_MOVE) != 0,
             Kind::OpenHow(p, s) => {
                 if args[s as usize] < 24 {
                     return Err(libc::EINVAL);
