@@ -145,8 +145,16 @@ fn usage_error(e: clap::Error) -> ExitCode {
         let _ = e.print();
         return ExitCode::SUCCESS;
     }
+    // clap's message spans lines ("required arguments were not provided:"
+    // then the arguments): keep it to one line.
     let msg = e.to_string();
-    let first = msg.lines().next().unwrap_or("invalid arguments");
+    let mut lines = msg.lines().map(str::trim).filter(|l| !l.is_empty());
+    let mut first = lines.next().unwrap_or("invalid arguments").to_string();
+    if first.ends_with(':') {
+        if let Some(next) = lines.next() {
+            first = format!("{first} {next}");
+        }
+    }
     fail(first.trim_start_matches("error: "), 125)
 }
 

@@ -26,16 +26,19 @@ pub struct Record {
     pub dev: u64,
     /// The inode of the file.
     pub ino: u64,
-    /// The last path it was seen at (for the report and the manifest).
-    pub path: PathBuf,
+    /// The names it is known by (hard links, renames followed), for the
+    /// report.
+    pub paths: Vec<PathBuf>,
     /// The owner a chown asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uid: Option<u32>,
     /// The group a chown asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gid: Option<u32>,
-    /// The permission bits a chmod asked for (`07777`: setuid, setgid and
-    /// sticky included).
+    /// The mode a chmod asked for. Its setuid, setgid and sticky bits are
+    /// what the file appears to have (the kernel may drop them for a
+    /// non-root user); the permission bits are the file's own, so that a
+    /// later chmod or ACL change shows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<u32>,
     /// For a faked device node: its type (`S_IFCHR` or `S_IFBLK`) and number.
@@ -109,7 +112,7 @@ impl FakeDb {
     /// crash never leaves half a file).
     pub fn save(&self, path: &Path) -> Result<()> {
         let mut records: Vec<Record> = self.records.values().cloned().collect();
-        records.sort_by(|a, b| a.path.cmp(&b.path));
+        records.sort_by(|a, b| a.paths.cmp(&b.paths));
         let state = StateFile {
             format: STATE_FORMAT.to_string(),
             records,
@@ -142,7 +145,9 @@ impl FakeDb {
             ino,
             ..Record::default()
         });
-        r.path = path.to_path_buf();
+        if !r.paths.iter().any(|p| p == path) {
+            r.paths.push(path.to_path_buf());
+        }
         r
     }
 
@@ -162,22 +167,42 @@ impl FakeDb {
         self.entry(dev, ino, path).mode = Some(mode & 0o7777);
     }
 
-    /// Record a device node made as an empty file.
-    pub fn mknod(&mut self, dev: u64, ino: u64, path: &Path, kind: u32, rdev: u64, mode: u32) {
-        let r = self.entry(dev, ino, path);
-        r.device = Some((kind, rdev));
-        r.mode = Some(mode & 0o7777);
+    /// Record a device node made as an empty file (its permission bits
+    /// stay the file's own).
+    pub fn mknod(&mut self, dev: u64, ino: u64, path: &Path, kind: u32, rdev: u64) {
+        self.entry(dev, ino, path).device = Some((kind, rdev));
     }
 
-    /// Forget a file whose last link went.
-    pub fn forget(&mut self, dev: u64, ino: u64) {
-        self.records.remove(&(dev, ino));
+    /// A name of the file (dev, ino) was removed; the record goes with the
+    /// last link (`nlink` as it was before the call; 0 for a directory).
+    pub fn unlinked(&mut self, dev: u64, ino: u64, nlink: u64, path: &Path) {
+        if nlink <= 1 {
+            self.records.remove(&(dev, ino));
+        } else if let Some(r) = self.records.get_mut(&(dev, ino)) {
+            r.paths.retain(|p| p != path);
+        }
     }
 
-    /// A file was renamed: its record follows it.
-    pub fn renamed(&mut self, dev: u64, ino: u64, to: &Path) {
-        if let Some(r) = self.records.get_mut(&(dev, ino)) {
-            r.path = to.to_path_buf();
+    /// A hard link `path` to (dev, ino) was made.
+    pub fn linked(&mut self, dev: u64, ino: u64, path: &Path) {
+        if self.records.contains_key(&(dev, ino)) {
+            self.entry(dev, ino, path);
+        }
+    }
+
+    /// `from` was renamed to `to`: names of recorded files follow, those
+    /// below a renamed directory too.
+    pub fn renamed(&mut self, from: &Path, to: &Path) {
+        for r in self.records.values_mut() {
+            for p in &mut r.paths {
+                if let Ok(rest) = p.strip_prefix(from) {
+                    *p = if rest.as_os_str().is_empty() {
+                        to.to_path_buf()
+                    } else {
+                        to.join(rest)
+                    };
+                }
+            }
         }
     }
 
@@ -205,7 +230,7 @@ impl FakeDb {
                 out.1 = g;
             }
             if let Some(m) = r.mode {
-                out.2 = (out.2 & libc::S_IFMT) | m;
+                out.2 = (out.2 & !0o7000) | (m & 0o7000);
             }
             if let Some((kind, d)) = r.device {
                 out.2 = (out.2 & !libc::S_IFMT) | kind;
@@ -255,20 +280,22 @@ impl FakeDb {
         let mut own = BTreeMap::new();
         let mut modes = BTreeMap::new();
         for r in self.records.values() {
-            let Ok(md) = std::fs::symlink_metadata(&r.path) else {
-                continue;
-            };
-            if md.dev() != r.dev || md.ino() != r.ino {
-                continue;
-            }
-            let (u, g, m, _) =
-                self.apparent(r.dev, r.ino, md.uid(), md.gid(), md.mode(), md.rdev());
-            let key = r.path.to_string_lossy().into_owned();
-            if r.uid.is_some() || r.gid.is_some() {
-                own.insert(key.clone(), (u, g));
-            }
-            if r.mode.is_some() || r.device.is_some() {
-                modes.insert(key, m);
+            for path in &r.paths {
+                let Ok(md) = std::fs::symlink_metadata(path) else {
+                    continue;
+                };
+                if md.dev() != r.dev || md.ino() != r.ino {
+                    continue;
+                }
+                let (u, g, m, _) =
+                    self.apparent(r.dev, r.ino, md.uid(), md.gid(), md.mode(), md.rdev());
+                let key = path.to_string_lossy().into_owned();
+                if r.uid.is_some() || r.gid.is_some() {
+                    own.insert(key.clone(), (u, g));
+                }
+                if r.mode.is_some() || r.device.is_some() {
+                    modes.insert(key, m);
+                }
             }
         }
         (own, modes)
@@ -401,15 +428,26 @@ mod tests {
             Path::new("/x/null"),
             libc::S_IFCHR,
             libc::makedev(1, 3),
-            0o666,
         );
         let r = db.get(1, 2).unwrap();
         assert_eq!((r.uid, r.gid, r.mode), (Some(0), Some(5), Some(0o4755)));
         let (u, g, m, _) = db.apparent(1, 2, 1000, 1000, libc::S_IFREG | 0o755, 0);
         assert_eq!((u, g, m), (0, 5, libc::S_IFREG | 0o4755));
         let (_, _, m, rdev) = db.apparent(1, 3, 1000, 1000, libc::S_IFREG | 0o644, 0);
-        assert_eq!(m, libc::S_IFCHR | 0o666);
+        assert_eq!(
+            m,
+            libc::S_IFCHR | 0o644,
+            "a device keeps the file's own permission bits"
+        );
         assert_eq!(rdev, libc::makedev(1, 3));
+        db.linked(1, 2, Path::new("/x/b"));
+        db.renamed(Path::new("/x"), Path::new("/y"));
+        assert_eq!(
+            db.get(1, 2).unwrap().paths,
+            vec![PathBuf::from("/y/a"), PathBuf::from("/y/b")]
+        );
+        db.unlinked(1, 2, 2, Path::new("/y/a"));
+        assert_eq!(db.get(1, 2).unwrap().paths, vec![PathBuf::from("/y/b")]);
         let dir = std::env::temp_dir().join(format!("catbox-fr-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let f = dir.join("state.json");
@@ -417,6 +455,8 @@ mod tests {
         let back = FakeDb::load(&f).unwrap();
         assert_eq!(back.get(1, 2), db.get(1, 2));
         assert_eq!(back.get(1, 3), db.get(1, 3));
+        db.unlinked(1, 2, 1, Path::new("/y/b"));
+        assert!(db.get(1, 2).is_none());
         std::fs::write(&f, b"{ not json").unwrap();
         let e = FakeDb::load(&f).unwrap_err();
         assert!(

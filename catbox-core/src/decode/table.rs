@@ -230,6 +230,8 @@ pub enum Fake {
     Forget,
     /// A rename: the record follows the file; a replaced file is forgotten.
     Rename,
+    /// A hard link: the record gains a name.
+    Link,
 }
 
 const fn p(dirfd: Option<u8>, path: Option<u8>, follow: Follow, exist: Exist) -> PathArg {
@@ -466,14 +468,14 @@ pub static TABLE: &[SyscallDesc] = &[
         ],
         &[Fd, Path, Fd, Path, Hex],
     ), Ev::Rename), Fake::Rename),
-    ev(row(
+    fk(ev(row(
         "link",
         T,
         W,
         &[p(AT, Some(0), Never, Must), p(AT, Some(1), Never, MustNot)],
         &[Path, Path],
-    ), Ev::Link),
-    ev(row(
+    ), Ev::Link), Fake::Link),
+    fk(ev(row(
         "linkat",
         T,
         W,
@@ -486,7 +488,7 @@ pub static TABLE: &[SyscallDesc] = &[
             p(Some(2), Some(3), Never, MustNot),
         ],
         &[Fd, Path, Fd, Path, AtFlags],
-    ), Ev::Link),
+    ), Ev::Link), Fake::Link),
     ev(row(
         "symlink",
         T,

@@ -19,12 +19,15 @@ pub(super) enum FakeOp {
     Stat(u64, bool),
     /// Record the mode of (dev, ino) at path.
     Chmod(u64, u64, PathBuf, u32),
-    /// Record the device made at path: (type, rdev).
-    Mknod(PathBuf, u32, u64),
-    /// Forget (dev, ino) if its last link went (nlink before the call).
-    Forget(u64, u64, u64),
-    /// The file (dev, ino) moved to path; a replaced file (dev, ino, nlink).
-    Rename(u64, u64, PathBuf, Option<(u64, u64, u64)>),
+    /// Record the device made at path: (type, rdev), and put back the
+    /// caller's (mode, dev) argument registers: [(index, value); 2].
+    Mknod(PathBuf, u32, u64, [(u8, u64); 2]),
+    /// The name path of (dev, ino) goes (nlink before the call).
+    Forget(u64, u64, u64, PathBuf),
+    /// The name from moved to to; a replaced file (dev, ino, nlink).
+    Rename(PathBuf, PathBuf, Option<(u64, u64, u64)>),
+    /// A hard link to (dev, ino) was made at path.
+    Link(u64, u64, PathBuf),
 }
 
 /// `lstat` of a canonical path: (dev, ino, nlink, mode).
@@ -138,24 +141,33 @@ impl Tracer {
                     PathBuf::from(OsStr::from_bytes(&path)),
                     kind,
                     args[d as usize],
+                    [(m, args[m as usize]), (d, args[d as usize])],
                 ))
             }
-            Fake::Forget => {
-                canon(self, 0)
-                    .and_then(|p| identity(&p))
-                    .map(|(dev, ino, nlink, mode)| {
-                        let n = if mode & libc::S_IFMT == libc::S_IFDIR {
-                            0
-                        } else {
-                            nlink
-                        };
-                        FakeOp::Forget(dev, ino, n)
-                    })
-            }
+            Fake::Forget => canon(self, 0).and_then(|p| {
+                identity(&p).map(|(dev, ino, nlink, mode)| {
+                    let n = if mode & libc::S_IFMT == libc::S_IFDIR {
+                        0
+                    } else {
+                        nlink
+                    };
+                    FakeOp::Forget(dev, ino, n, PathBuf::from(OsStr::from_bytes(&p)))
+                })
+            }),
             Fake::Rename => match (canon(self, 0), canon(self, 1)) {
-                (Some(src), Some(dst)) => identity(&src).map(|(dev, ino, _, _)| {
+                (Some(src), Some(dst)) => {
                     let replaced = identity(&dst).map(|(d, i, n, _)| (d, i, n));
-                    FakeOp::Rename(dev, ino, PathBuf::from(OsStr::from_bytes(&dst)), replaced)
+                    Some(FakeOp::Rename(
+                        PathBuf::from(OsStr::from_bytes(&src)),
+                        PathBuf::from(OsStr::from_bytes(&dst)),
+                        replaced,
+                    ))
+                }
+                _ => None,
+            },
+            Fake::Link => match (canon(self, 0), canon(self, 1)) {
+                (Some(src), Some(dst)) => identity(&src).map(|(dev, ino, _, _)| {
+                    FakeOp::Link(dev, ino, PathBuf::from(OsStr::from_bytes(&dst)))
                 }),
                 _ => None,
             },
@@ -210,25 +222,30 @@ impl Tracer {
                 }
             }
             FakeOp::Chmod(dev, ino, path, mode) => db.chmod(dev, ino, &path, mode),
-            FakeOp::Mknod(path, kind, rdev) => {
-                // The permission bits the kernel gave the file (umask applied).
-                if let Some((dev, ino, _, mode)) = identity(path.as_os_str().as_bytes()) {
-                    db.mknod(dev, ino, &path, kind, rdev, mode);
+            FakeOp::Mknod(path, kind, rdev, saved) => {
+                if let Some((dev, ino, _, _)) = identity(path.as_os_str().as_bytes()) {
+                    db.mknod(dev, ino, &path, kind, rdev);
+                }
+                // The kernel preserves argument registers across a call;
+                // put back what the caller passed.
+                if let Ok(mut regs) = ptrace::get_regs(pid) {
+                    for (i, v) in saved {
+                        arch::set_arg(&mut regs, i as usize, v);
+                    }
+                    let _ = ptrace::set_regs(pid, &regs);
                 }
             }
-            FakeOp::Forget(dev, ino, nlink) => {
-                if nlink <= 1 {
-                    db.forget(dev, ino);
-                }
-            }
-            FakeOp::Rename(dev, ino, to, replaced) => {
+            FakeOp::Forget(dev, ino, nlink, path) => db.unlinked(dev, ino, nlink, &path),
+            FakeOp::Rename(from, to, replaced) => {
+                let moved = identity(to.as_os_str().as_bytes()).map(|(d, i, _, _)| (d, i));
                 if let Some((d, i, n)) = replaced {
-                    if (d, i) != (dev, ino) && n <= 1 {
-                        db.forget(d, i);
+                    if Some((d, i)) != moved {
+                        db.unlinked(d, i, n, &to);
                     }
                 }
-                db.renamed(dev, ino, &to);
+                db.renamed(&from, &to);
             }
+            FakeOp::Link(dev, ino, path) => db.linked(dev, ino, &path),
         }
     }
 }
