@@ -118,7 +118,9 @@ impl FakeDb {
             records,
         };
         let text = serde_json::to_vec_pretty(&state).map_err(|e| state_error(path, e))?;
-        let tmp = path.with_extension("tmp-catbox");
+        let mut tmp = path.as_os_str().to_os_string();
+        tmp.push(".tmp-catbox");
+        let tmp = PathBuf::from(tmp);
         std::fs::write(&tmp, &text)
             .and_then(|_| std::fs::rename(&tmp, path))
             .map_err(|e| state_error(path, format!("cannot write it: {e}")))
