@@ -27,6 +27,8 @@ pub mod decode;
 pub mod deps;
 mod error;
 pub mod fakeroot;
+#[doc(hidden)]
+pub mod fuzzing;
 mod landlock;
 pub mod paths;
 pub mod policy;

@@ -188,7 +188,7 @@ fn read_link_at(dir: RawFd, name: *const libc::c_char, out: &mut Vec<u8>) -> Res
     Ok(())
 }
 
-fn split_last(p: &[u8]) -> (&[u8], Option<&[u8]>, bool) {
+pub(crate) fn split_last(p: &[u8]) -> (&[u8], Option<&[u8]>, bool) {
     let mut end = p.len();
     while end > 1 && p[end - 1] == b'/' {
         end -= 1;
@@ -441,8 +441,14 @@ impl Resolver {
         flags: i32,
     ) -> Result<OwnedFd, Errno> {
         if name == b"self" || name == b"thread-self" {
+            // As the kernel: `self` is /proc/<tgid>, `thread-self` is
+            // /proc/<tgid>/task/<tid>. (Rare: only paths through them.)
+            let tgid = tgid_of(tid).unwrap_or(tid);
             let mut n = ProcName::new();
-            n.num(tid as i64);
+            n.num(tgid as i64);
+            if name == b"thread-self" {
+                n.push(b"/task/").num(tid as i64);
+            }
             return open_at(dir, n.as_ptr(), libc::O_PATH | libc::O_DIRECTORY);
         }
         let c = cstr(&mut self.name, name)?;
@@ -562,6 +568,15 @@ pub fn canonical(
     r.resolve(&req, &mut out)
         .map_err(std::io::Error::from_raw_os_error)?;
     Ok(std::ffi::OsString::from_vec(out).into())
+}
+
+/// The thread group (process) of a thread, from `/proc/<tid>/status`.
+fn tgid_of(tid: i32) -> Option<i32> {
+    let status = std::fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Tgid:"))
+        .and_then(|v| v.trim().parse().ok())
 }
 
 const RESOLVE_NO_SYMLINKS: u64 = 0x04;
@@ -704,6 +719,17 @@ mod tests {
         };
         r.resolve(&req, &mut out).unwrap();
         assert_eq!(out, format!("{}/y", cwd.display()).into_bytes());
+        // As the kernel resolves them: self is <tgid>, thread-self is
+        // <tgid>/task/<tid> (found by the paths fuzz target).
+        let req = Request {
+            tid,
+            dirfd: AT_FDCWD,
+            path: Some(b"/proc/thread-self/.."),
+            follow: true,
+            in_root: false,
+        };
+        r.resolve(&req, &mut out).unwrap();
+        assert_eq!(out, format!("/proc/{tid}/task").into_bytes());
         let req = Request {
             tid,
             dirfd: AT_FDCWD,
