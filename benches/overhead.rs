@@ -1,37 +1,70 @@
-//! Whole-program overhead of catbox: native vs. sandboxed runs, alternated.
+//! Whole-program overhead of catbox against native runs and against the
+//! tools people use instead; the stopped-call cost; the supervisor's memory.
 //!
 //! ```text
 //! cargo bench --bench overhead
 //! ```
 //!
-//! Each workload runs as pairs, native then under `catbox` (A B A B ...), and
-//! the table gives the median, min and max of the per-pair ratio
-//! sandboxed/native, the calls that stopped per sandboxed run (the report's
-//! `stops`) and the cost of one stop, (sandboxed - native) / stops.
-//!
-//! Workloads:
-//! * `hello build`: GNU hello 2.10 `./configure && make` from a freshly
-//!   unpacked tree each run, sandboxed with `-w <tree> -w /tmp`;
-//! * `open O_RDONLY x100000`, `open O_WRONLY|O_CREAT|O_TRUNC x20000` (inside
-//!   the writable dir), `fork+exec /bin/true x2000`: a small C program
-//!   compiled here with `cc`;
-//! * `hello build, strace -f`: for comparison, when strace is installed;
-//! * `startup`: `/bin/true` once, the fixed cost of starting a sandbox, by
-//!   which to read the short loops.
-//!
-//! Environment:
-//! * `CATBOX_BENCH_PAIRS` (default 5): pairs per workload;
-//! * `CATBOX_BENCH_ONLY`: a comma-separated subset of
-//!   `hello,strace,ro,wo,spawn,startup`;
+//! Environment (all optional):
+//! * `CATBOX_BENCH_PAIRS` (default 5): native/sandboxed pairs per row;
+//! * `CATBOX_BENCH_ONLY`: a comma-separated subset of the workloads
+//!   `hello,zlib,lua,ro,wo,spawn,startup,memory` (default: all);
+//! * `CATBOX_BENCH_TOOLS`: a comma-separated subset of the rows run on the
+//!   builds, `catbox,collect-only,catbox-fakeroot,trace,hardened,strace,
+//!   fakeroot,proot,bwrap` (default: all; the loops always run `catbox`);
+//! * `CATBOX_BENCH_MEMORY` (default `1000,5000`): the process counts of the
+//!   supervisor-memory runs;
 //! * `CATBOX`: the catbox binary (default: the release build cargo made for
 //!   this bench, `target/release/catbox`);
-//! * `CATBOX_SHARED`: the folder holding `real-inputs/fetch-debian-source.sh`.
+//! * `CATBOX_SHARED`: the folder holding `real-inputs/fetch-debian-source.sh`
+//!   (default `../shared`); `CATBOX_REAL_INPUTS`: the source-tarball cache
+//!   (default `target/real-inputs/`).
+//!
+//! A non-option argument filters workloads by name too
+//! (`cargo bench --bench overhead -- zlib`).
+//!
+//! # What is measured
+//!
+//! Each row is a workload under one tool. Its runs alternate, native then
+//! under the tool (A B A B ...), after one untimed native warm-up; the rows
+//! of one workload take turns pair by pair, so that a change in the machine's
+//! load spreads over all of them. A row gives the median, min and max of the
+//! per-pair ratio tool/native, and for catbox the calls that stopped per run
+//! (the report's `stops`) and the cost of one stop, (sandboxed - native) /
+//! stops, in microseconds.
+//!
+//! Workloads:
+//! * real builds, from a freshly unpacked Debian orig tarball each run
+//!   (fetched with `fetch-debian-source.sh` into the cache once), `make -j2`:
+//!   `hello` (GNU hello, `./configure && make -j2`: thousands of short
+//!   processes), `zlib` (`./configure && make -j2`), `lua` (lua5.4,
+//!   `make -j2 linux`); sandboxed with `-w <tree> -w /tmp`. A build whose
+//!   download or native run fails is skipped with a message.
+//!   Rows: `catbox` (enforce), `catbox --collect-only`, `catbox --fakeroot`,
+//!   `catbox --trace FILE`, `catbox --hardened`, and where installed
+//!   `strace -f -o /dev/null`, `fakeroot`, `proot -0` (Debian package
+//!   `proot`), `bwrap --dev-bind / /` (package `bubblewrap`);
+//! * `ro`/`wo`: 100,000 read-only opens / 20,000 write-opens
+//!   (`O_WRONLY|O_CREAT|O_TRUNC`) inside the writable dir, a small C program
+//!   compiled here with `cc`; the write-open loop gives the stopped-call cost;
+//! * `spawn`: 2,000 fork+exec of `/bin/true`;
+//! * `startup`: `/bin/true` once, the fixed cost of a sandbox;
+//! * `memory`: peak RSS of the catbox supervisor on runs that start 1,000 and
+//!   5,000 processes (fork+exec loop): its own high-water mark
+//!   (`VmHWM`, sampled until it exits) and `wait4`'s `ru_maxrss` (the
+//!   largest of catbox and the processes it waited for, as
+//!   `/usr/bin/time -f %M` would print).
+//!
+//! The exit status is 1 when a catbox run failed (or reported a violation);
+//! a comparison tool that fails is shown in the table but does not fail the
+//! bench.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Instant;
-
-const HELLO_TARBALL: &str = "hello_2.10.orig.tar.gz";
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// The C workloads: `loop ro|wo|spawn N PATH`.
 const LOOP_C: &str = r#"
@@ -84,39 +117,230 @@ int main(int argc, char **argv) {
 }
 "#;
 
-/// One measured run.
-struct Sample {
-    secs: f64,
-    stops: Option<u64>,
+/// A row of the builds: catbox in one of its modes, or another tool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tool {
+    Catbox,
+    CollectOnly,
+    CatboxFakeroot,
+    Trace,
+    Hardened,
+    Strace,
+    Fakeroot,
+    Proot,
+    Bwrap,
 }
 
-/// A workload: how to prepare a run (untimed), and the command and the
-/// catbox write rules for the timed part.
+impl Tool {
+    const ALL: [Tool; 9] = [
+        Tool::Catbox,
+        Tool::CollectOnly,
+        Tool::CatboxFakeroot,
+        Tool::Trace,
+        Tool::Hardened,
+        Tool::Strace,
+        Tool::Fakeroot,
+        Tool::Proot,
+        Tool::Bwrap,
+    ];
+
+    /// The name in `CATBOX_BENCH_TOOLS`.
+    fn key(self) -> &'static str {
+        match self {
+            Tool::Catbox => "catbox",
+            Tool::CollectOnly => "collect-only",
+            Tool::CatboxFakeroot => "catbox-fakeroot",
+            Tool::Trace => "trace",
+            Tool::Hardened => "hardened",
+            Tool::Strace => "strace",
+            Tool::Fakeroot => "fakeroot",
+            Tool::Proot => "proot",
+            Tool::Bwrap => "bwrap",
+        }
+    }
+
+    /// The name in the table.
+    fn label(self) -> &'static str {
+        match self {
+            Tool::Catbox => "catbox",
+            Tool::CollectOnly => "catbox --collect-only",
+            Tool::CatboxFakeroot => "catbox --fakeroot",
+            Tool::Trace => "catbox --trace FILE",
+            Tool::Hardened => "catbox --hardened",
+            Tool::Strace => "strace -f -o /dev/null",
+            Tool::Fakeroot => "fakeroot",
+            Tool::Proot => "proot -0",
+            Tool::Bwrap => "bwrap --dev-bind / /",
+        }
+    }
+
+    fn is_catbox(self) -> bool {
+        matches!(
+            self,
+            Tool::Catbox | Tool::CollectOnly | Tool::CatboxFakeroot | Tool::Trace | Tool::Hardened
+        )
+    }
+
+    /// The argv prefix of another tool, and its Debian package.
+    fn wrapper(self) -> Option<(&'static [&'static str], &'static str)> {
+        match self {
+            Tool::Strace => Some((&["strace", "-f", "-o", "/dev/null"], "strace")),
+            Tool::Fakeroot => Some((&["fakeroot", "--"], "fakeroot")),
+            Tool::Proot => Some((&["proot", "-0"], "proot")),
+            Tool::Bwrap => Some((&["bwrap", "--dev-bind", "/", "/"], "bubblewrap")),
+            _ => None,
+        }
+    }
+
+    /// Whether another tool is installed and works here (`TOOL /bin/true`).
+    fn probe(self) -> Result<(), String> {
+        let Some((argv, package)) = self.wrapper() else {
+            return Ok(());
+        };
+        let out = Command::new(argv[0])
+            .args(&argv[1..])
+            .arg("/bin/true")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .output();
+        match out {
+            Err(_) => Err(format!(
+                "`{}` row skipped: {} is not installed (Debian package {package})",
+                self.label(),
+                argv[0]
+            )),
+            Ok(o) if !o.status.success() => Err(format!(
+                "`{}` row skipped: `{} /bin/true` fails here: {}",
+                self.label(),
+                argv.join(" "),
+                String::from_utf8_lossy(&o.stderr).trim()
+            )),
+            Ok(_) => Ok(()),
+        }
+    }
+}
+
+/// A real build from a Debian orig tarball.
+struct Build {
+    /// The workload key (`CATBOX_BENCH_ONLY`).
+    key: &'static str,
+    /// The source package, as `fetch-debian-source.sh` takes it.
+    package: &'static str,
+    /// The shell command run in the unpacked tree.
+    script: &'static str,
+}
+
+const BUILDS: &[Build] = &[
+    Build {
+        key: "hello",
+        package: "hello",
+        script: "./configure && make -j2",
+    },
+    Build {
+        key: "zlib",
+        package: "zlib",
+        script: "./configure && make -j2",
+    },
+    Build {
+        key: "lua",
+        package: "lua5.4",
+        script: "make -j2 linux",
+    },
+];
+
+/// A workload: how to prepare a run (untimed), and the rows it is run under.
 struct Workload {
+    key: &'static str,
     name: String,
-    /// Run before each timed run; returns (cwd, argv, writable paths).
+    /// Run before each timed run, with a run number unique in the workload.
     prepare: Box<dyn FnMut(usize) -> Result<Prepared, String>>,
-    /// Compare against strace -f instead of catbox.
-    strace: bool,
+    tools: Vec<Tool>,
 }
 
 struct Prepared {
     cwd: PathBuf,
     argv: Vec<String>,
     writable: Vec<PathBuf>,
+    /// Removed after the run (untimed).
     cleanup: Option<PathBuf>,
 }
 
 struct Row {
+    key: &'static str,
     name: String,
-    tool: &'static str,
+    tool: Tool,
     native: Vec<f64>,
     sandboxed: Vec<f64>,
     stops: Vec<u64>,
     error: Option<String>,
+    /// The error is catbox's: the bench fails.
+    fatal: bool,
+}
+
+impl Row {
+    fn ratios(&self) -> Vec<f64> {
+        self.native
+            .iter()
+            .zip(&self.sandboxed)
+            .map(|(n, s)| s / n)
+            .collect()
+    }
+
+    /// Median ratio, or `None` for a failed or empty row.
+    fn median_ratio(&self) -> Option<f64> {
+        if self.error.is_some() || self.native.is_empty() {
+            None
+        } else {
+            Some(median(&self.ratios()))
+        }
+    }
+
+    /// Per-pair (sandboxed - native) / stops, in microseconds.
+    fn per_stop_us(&self) -> Vec<f64> {
+        if self.stops.len() != self.sandboxed.len() {
+            return Vec::new();
+        }
+        self.native
+            .iter()
+            .zip(&self.sandboxed)
+            .zip(&self.stops)
+            .filter(|(_, &k)| k > 0)
+            .map(|((n, s), &k)| (s - n) * 1e6 / k as f64)
+            .collect()
+    }
+}
+
+/// One supervisor-memory run.
+struct MemRow {
+    spawns: usize,
+    processes: Option<u64>,
+    /// catbox's own `VmHWM`, KiB.
+    hwm_kib: Option<u64>,
+    /// `wait4`'s `ru_maxrss` for catbox, KiB.
+    maxrss_kib: u64,
+    /// The same loop natively, KiB.
+    native_maxrss_kib: u64,
+    secs: f64,
+}
+
+struct Settings {
+    pairs: usize,
+    catbox: PathBuf,
+    work: PathBuf,
+}
+
+fn env_list(name: &str) -> Option<Vec<String>> {
+    std::env::var(name).ok().map(|v| {
+        v.split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
+    })
 }
 
 fn main() {
+    let started = Instant::now();
     // `cargo bench` passes `--bench`; a filter argument selects workloads too.
     let filter: Vec<String> = std::env::args()
         .skip(1)
@@ -127,13 +351,23 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .filter(|&n| n > 0)
         .unwrap_or(5);
-    let only: Option<Vec<String>> = std::env::var("CATBOX_BENCH_ONLY")
-        .ok()
-        .map(|v| v.split(',').map(|s| s.trim().to_string()).collect());
+    let only = env_list("CATBOX_BENCH_ONLY");
+    let tools_wanted = env_list("CATBOX_BENCH_TOOLS");
+    let memory_counts: Vec<usize> = env_list("CATBOX_BENCH_MEMORY")
+        .map(|v| v.iter().filter_map(|s| s.parse().ok()).collect())
+        .unwrap_or_else(|| vec![1000, 5000]);
     let wanted = |key: &str| {
         only.as_ref().map_or(true, |o| o.iter().any(|k| k == key))
             && (filter.is_empty() || filter.iter().any(|f| key.contains(f.as_str())))
     };
+    if let Some(t) = &tools_wanted {
+        for k in t {
+            if !Tool::ALL.iter().any(|tool| tool.key() == k) {
+                eprintln!("overhead: unknown tool {k:?} in CATBOX_BENCH_TOOLS");
+                std::process::exit(2);
+            }
+        }
+    }
 
     let catbox = match catbox_binary() {
         Ok(c) => c,
@@ -147,78 +381,65 @@ fn main() {
     let work = work
         .canonicalize()
         .expect("canonicalize the bench directory");
+    let settings = Settings {
+        pairs,
+        catbox,
+        work,
+    };
 
     println!("catbox overhead benchmark");
-    println!("  catbox: {}", catbox.display());
-    println!("  pairs per workload: {pairs} (CATBOX_BENCH_PAIRS)");
+    println!("  catbox: {}", settings.catbox.display());
+    println!("  pairs per row: {pairs} (CATBOX_BENCH_PAIRS)");
     println!("  cores: {}", num_cpus());
     println!("  kernel: {}", kernel());
+    println!("  load average at start: {}", loadavg());
     println!();
 
-    let mut workloads: Vec<Workload> = Vec::new();
     let mut notes: Vec<String> = Vec::new();
 
-    // --- GNU hello ---------------------------------------------------------
-    if wanted("hello") || wanted("strace") {
-        match hello_tarball(&work) {
-            Ok(tarball) => {
-                let has_strace = Command::new("strace")
-                    .arg("-V")
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .status()
-                    .is_ok_and(|s| s.success());
-                let mut kinds = Vec::new();
-                if wanted("hello") {
-                    kinds.push(false);
-                }
-                if wanted("strace") {
-                    if has_strace {
-                        kinds.push(true);
-                    } else {
-                        notes.push("strace row skipped: strace is not installed".into());
-                    }
-                }
-                for strace in kinds {
-                    let tarball = tarball.clone();
-                    let work = work.clone();
-                    workloads.push(Workload {
-                        name: "GNU hello ./configure && make".into(),
-                        strace,
-                        prepare: Box::new(move |i| {
-                            let dir = work.join(format!("hello-{i}"));
-                            let _ = std::fs::remove_dir_all(&dir);
-                            std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-                            run_quiet(
-                                Command::new("tar")
-                                    .arg("-xzf")
-                                    .arg(&tarball)
-                                    .arg("-C")
-                                    .arg(&dir),
-                            )?;
-                            let tree = dir.join("hello-2.10");
-                            Ok(Prepared {
-                                cwd: tree.clone(),
-                                argv: vec!["sh".into(), "-c".into(), "./configure && make".into()],
-                                writable: vec![tree, PathBuf::from("/tmp")],
-                                cleanup: Some(dir),
-                            })
-                        }),
-                    });
+    // --- the rows of the builds ---------------------------------------------
+    let mut build_tools = Vec::new();
+    if BUILDS.iter().any(|b| wanted(b.key)) {
+        for tool in Tool::ALL {
+            if tools_wanted
+                .as_ref()
+                .is_some_and(|t| !t.iter().any(|k| k == tool.key()))
+            {
+                continue;
+            }
+            match tool.probe() {
+                Ok(()) => build_tools.push(tool),
+                Err(msg) => {
+                    eprintln!("{msg}");
+                    notes.push(msg);
                 }
             }
+        }
+    }
+
+    let mut workloads: Vec<Workload> = Vec::new();
+    for build in BUILDS.iter().filter(|b| wanted(b.key)) {
+        match orig_tarball(build.package, &settings.work) {
+            Ok(tarball) => {
+                workloads.push(build_workload(build, tarball, &settings.work, &build_tools))
+            }
             Err(why) => {
-                let msg = format!("SKIP hello rows: could not download GNU hello ({why})");
+                let msg = format!(
+                    "SKIP {} rows: could not download the {} source ({why})",
+                    build.key, build.package
+                );
                 eprintln!("{msg}");
                 notes.push(msg);
             }
         }
     }
 
-    // --- the C loops -------------------------------------------------------
-    if wanted("ro") || wanted("wo") || wanted("spawn") {
-        let prog = work.join("loop");
-        let src = work.join("loop.c");
+    // --- the C loops ----------------------------------------------------------
+    let want_loops = ["ro", "wo", "spawn", "memory"].iter().any(|k| wanted(k));
+    let prog = settings.work.join("loop");
+    let data = settings.work.join("data");
+    if want_loops {
+        let src = settings.work.join("loop.c");
         std::fs::write(&src, LOOP_C).expect("write loop.c");
         if let Err(e) = run_quiet(
             Command::new("cc")
@@ -229,15 +450,15 @@ fn main() {
             eprintln!("overhead: cannot compile the C workloads with cc: {e}");
             std::process::exit(1);
         }
-        let data = work.join("data");
         std::fs::create_dir_all(&data).expect("create the data directory");
         let existing = data.join("existing");
         std::fs::write(&existing, b"catbox\n").expect("write a file to open");
-        let mut add = |name: &str, argv: Vec<String>| {
+        let mut add = |key: &'static str, name: &str, argv: Vec<String>| {
             let (prog, data) = (prog.clone(), data.clone());
             workloads.push(Workload {
+                key,
                 name: name.into(),
-                strace: false,
+                tools: vec![Tool::Catbox],
                 prepare: Box::new(move |_| {
                     let mut a = vec![prog.display().to_string()];
                     a.extend(argv.iter().cloned());
@@ -252,12 +473,14 @@ fn main() {
         };
         if wanted("ro") {
             add(
+                "ro",
                 "open O_RDONLY x100000",
                 vec!["ro".into(), "100000".into(), existing.display().to_string()],
             );
         }
         if wanted("wo") {
             add(
+                "wo",
                 "open O_WRONLY\\|O_CREAT\\|O_TRUNC x20000",
                 vec![
                     "wo".into(),
@@ -268,18 +491,20 @@ fn main() {
         }
         if wanted("spawn") {
             add(
+                "spawn",
                 "fork+exec /bin/true x2000",
                 vec!["spawn".into(), "2000".into(), "/bin/true".into()],
             );
         }
     }
 
-    // --- the fixed cost of a run, to read the short loops above by ---------
+    // --- the fixed cost of a run, to read the short loops above by ----------
     if wanted("startup") {
-        let dir = work.clone();
+        let dir = settings.work.clone();
         workloads.push(Workload {
+            key: "startup",
             name: "startup: /bin/true once".into(),
-            strace: false,
+            tools: vec![Tool::Catbox],
             prepare: Box::new(move |_| {
                 Ok(Prepared {
                     cwd: dir.clone(),
@@ -293,128 +518,415 @@ fn main() {
 
     let mut rows = Vec::new();
     for w in &mut workloads {
-        rows.push(measure(w, &catbox, &work, pairs));
+        rows.extend(measure(w, &settings, &mut notes));
     }
-    let _ = std::fs::remove_dir_all(&work);
+
+    let mut memory = Vec::new();
+    let mut memory_error = None;
+    if wanted("memory") {
+        for &n in &memory_counts {
+            eprint!("supervisor memory, {n} processes ");
+            match memory_run(&settings, &prog, &data, n) {
+                Ok(m) => {
+                    eprintln!(".");
+                    memory.push(m);
+                }
+                Err(e) => {
+                    eprintln!("\n  FAILED: {e}");
+                    memory_error = Some(e);
+                    break;
+                }
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&settings.work);
 
     print_table(&rows);
+    print_stop_cost(&rows);
+    if wanted("memory") {
+        print_memory(&memory, memory_error.as_deref());
+    }
+    print_targets(&rows, &memory);
     for n in &notes {
         println!("note: {n}");
     }
-    if rows.iter().any(|r| r.error.is_some()) {
+    println!();
+    println!(
+        "total time {:.0} s; load average at the end: {}",
+        started.elapsed().as_secs_f64(),
+        loadavg()
+    );
+    if rows.iter().any(|r| r.fatal) || memory_error.is_some() {
         std::process::exit(1);
     }
 }
 
-/// Runs `pairs` native/sandboxed pairs of one workload, after one untimed
-/// native warm-up run.
-fn measure(w: &mut Workload, catbox: &Path, work: &Path, pairs: usize) -> Row {
-    let tool = if w.strace { "strace -f" } else { "catbox" };
-    let mut row = Row {
-        name: w.name.clone(),
-        tool,
-        native: Vec::new(),
-        sandboxed: Vec::new(),
-        stops: Vec::new(),
-        error: None,
-    };
-    eprint!("{} [{}] ", w.name, tool);
-    let report = work.join("report.json");
-    let run = |w: &mut Workload, i: usize, sandboxed: bool| -> Result<Sample, String> {
-        let p = (w.prepare)(i)?;
-        let mut cmd;
-        if !sandboxed {
+/// The workload of one real build: unpack `tarball` afresh in a private
+/// directory, run the build's script there.
+fn build_workload(build: &Build, tarball: PathBuf, work: &Path, tools: &[Tool]) -> Workload {
+    let file = tarball
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let work = work.to_path_buf();
+    let key = build.key;
+    let script = build.script;
+    Workload {
+        key,
+        name: format!(
+            "{} `{}`",
+            file.split(".orig").next().unwrap_or(&file),
+            script
+        ),
+        tools: tools.to_vec(),
+        prepare: Box::new(move |i| {
+            let dir = work.join(format!("{key}-{i}"));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+            run_quiet(
+                Command::new("tar")
+                    .arg("-xf")
+                    .arg(&tarball)
+                    .arg("-C")
+                    .arg(&dir),
+            )?;
+            let tree = single_subdir(&dir)?;
+            Ok(Prepared {
+                cwd: tree.clone(),
+                argv: vec!["sh".into(), "-c".into(), script.into()],
+                writable: vec![tree, PathBuf::from("/tmp")],
+                cleanup: Some(dir),
+            })
+        }),
+    }
+}
+
+/// The one directory a tarball unpacked into.
+fn single_subdir(dir: &Path) -> Result<PathBuf, String> {
+    let mut dirs = Vec::new();
+    for e in std::fs::read_dir(dir).map_err(|e| e.to_string())? {
+        let e = e.map_err(|e| e.to_string())?;
+        if e.file_type().map_err(|e| e.to_string())?.is_dir() {
+            dirs.push(e.path());
+        }
+    }
+    match dirs.len() {
+        1 => Ok(dirs.remove(0)),
+        n => Err(format!(
+            "the tarball unpacked into {n} directories in {}",
+            dir.display()
+        )),
+    }
+}
+
+/// One measured run.
+struct Sample {
+    secs: f64,
+    stops: Option<u64>,
+}
+
+/// The command of one run: native when `tool` is `None`.
+fn command(tool: Option<Tool>, p: &Prepared, s: &Settings, report: &Path, trace: &Path) -> Command {
+    let mut cmd;
+    match tool {
+        None => {
             cmd = Command::new(&p.argv[0]);
-            cmd.args(&p.argv[1..]);
-        } else if w.strace {
-            cmd = Command::new("strace");
-            cmd.args(["-f", "-o", "/dev/null"]).args(&p.argv);
-        } else {
-            let _ = std::fs::remove_file(&report);
-            cmd = Command::new(catbox);
+        }
+        Some(t) if t.is_catbox() => {
+            cmd = Command::new(&s.catbox);
             for d in &p.writable {
                 cmd.arg("-w").arg(d);
             }
-            cmd.arg("-q").arg("--report").arg(&report).arg("--");
-            cmd.args(&p.argv);
+            cmd.arg("-q").arg("--report").arg(report);
+            match t {
+                Tool::CollectOnly => {
+                    cmd.arg("--collect-only");
+                }
+                Tool::CatboxFakeroot => {
+                    cmd.arg("--fakeroot");
+                }
+                Tool::Trace => {
+                    cmd.arg("--trace").arg(trace);
+                }
+                Tool::Hardened => {
+                    cmd.arg("--hardened");
+                }
+                _ => {}
+            }
+            cmd.arg("--").arg(&p.argv[0]);
         }
-        cmd.current_dir(&p.cwd)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
+        Some(t) => {
+            let (argv, _) = t.wrapper().expect("another tool");
+            cmd = Command::new(argv[0]);
+            cmd.args(&argv[1..]).arg(&p.argv[0]);
+        }
+    }
+    cmd.args(&p.argv[1..])
+        .current_dir(&p.cwd)
+        // The builds run their own `make -j2`, not in a jobserver of ours.
+        .env_remove("MAKEFLAGS")
+        .env_remove("MFLAGS")
+        .env_remove("MAKELEVEL")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null());
+    cmd
+}
+
+/// Runs a workload's rows: one untimed native warm-up, then `pairs` rounds in
+/// which each row runs a native/tool pair in turn.
+fn measure(w: &mut Workload, s: &Settings, notes: &mut Vec<String>) -> Vec<Row> {
+    let mut rows: Vec<Row> = w
+        .tools
+        .iter()
+        .map(|&tool| Row {
+            key: w.key,
+            name: w.name.clone(),
+            tool,
+            native: Vec::new(),
+            sandboxed: Vec::new(),
+            stops: Vec::new(),
+            error: None,
+            fatal: false,
+        })
+        .collect();
+    if rows.is_empty() {
+        return rows;
+    }
+    let report = s.work.join("report.json");
+    let trace = s.work.join("trace.jsonl");
+    let mut counter = 0;
+    let mut run = |w: &mut Workload, tool: Option<Tool>| -> Result<Sample, String> {
+        counter += 1;
+        let p = (w.prepare)(counter)?;
+        let _ = std::fs::remove_file(&report);
+        let _ = std::fs::remove_file(&trace);
+        let mut cmd = command(tool, &p, s, &report, &trace);
+        cmd.stderr(Stdio::piped());
         let start = Instant::now();
         let out = cmd
             .output()
-            .map_err(|e| format!("cannot run {:?}: {e}", p.argv))?;
+            .map_err(|e| format!("cannot run {:?}: {e}", cmd.get_program()))?;
         let secs = start.elapsed().as_secs_f64();
         if let Some(dir) = &p.cleanup {
             let _ = std::fs::remove_dir_all(dir);
         }
+        let _ = std::fs::remove_file(&trace);
+        let who = tool.map_or("native", |t| t.label());
         if !out.status.success() {
             let err = String::from_utf8_lossy(&out.stderr);
             let tail: Vec<&str> = err.lines().rev().take(10).collect();
             return Err(format!(
-                "{} run exited with {}: {}",
-                if sandboxed { tool } else { "native" },
+                "{who} run exited with {}: {}",
                 out.status,
                 tail.into_iter().rev().collect::<Vec<_>>().join("\n")
             ));
         }
         let mut stops = None;
-        if sandboxed && !w.strace {
+        if tool.is_some_and(|t| t.is_catbox()) {
             let text = std::fs::read_to_string(&report)
                 .map_err(|e| format!("no report at {}: {e}", report.display()))?;
             let v: serde_json::Value =
                 serde_json::from_str(&text).map_err(|e| format!("bad report {text:?}: {e}"))?;
             let n = v["violations"].as_array().map_or(0, |a| a.len());
             if n != 0 {
-                return Err(format!("{n} violation(s) in a sandboxed run: {text}"));
+                return Err(format!("{n} violation(s) in a {who} run: {text}"));
             }
             stops = v["stops"].as_u64();
         }
         Ok(Sample { secs, stops })
     };
 
-    let result = (|| -> Result<(), String> {
-        run(w, 0, false)?; // warm-up
-        for i in 0..pairs {
-            let a = run(w, 2 * i + 1, false)?;
-            let b = run(w, 2 * i + 2, true)?;
-            eprint!(".");
-            row.native.push(a.secs);
-            row.sandboxed.push(b.secs);
-            if let Some(s) = b.stops {
-                row.stops.push(s);
-            }
+    eprint!("{} ", w.name);
+    let _ = std::io::stderr().flush();
+    if let Err(e) = run(w, None) {
+        eprintln!("\n  SKIPPED: the native run fails: {e}");
+        let first = e.lines().next().unwrap_or("").to_string();
+        notes.push(format!(
+            "SKIP {} rows: the native run fails here: {}",
+            w.key,
+            e.replace('\n', " / ")
+        ));
+        for r in &mut rows {
+            r.error = Some(format!("skipped, the native run fails: {first}"));
         }
-        Ok(())
-    })();
-    eprintln!();
-    if let Err(e) = result {
-        eprintln!("  FAILED: {e}");
-        row.error = Some(e);
+        return rows;
     }
-    row
+    for _ in 0..s.pairs {
+        for r in rows.iter_mut() {
+            if r.error.is_some() {
+                continue;
+            }
+            let pair = run(w, None).and_then(|a| Ok((a, run(w, Some(r.tool))?)));
+            match pair {
+                Ok((a, b)) => {
+                    r.native.push(a.secs);
+                    r.sandboxed.push(b.secs);
+                    if let Some(k) = b.stops {
+                        r.stops.push(k);
+                    }
+                    eprint!(".");
+                }
+                Err(e) => {
+                    eprint!("x");
+                    r.fatal = r.tool.is_catbox();
+                    notes.push(format!(
+                        "{} under {} FAILED: {}",
+                        w.key,
+                        r.tool.label(),
+                        e.replace('\n', " / ")
+                    ));
+                    r.error = Some(e);
+                }
+            }
+            let _ = std::io::stderr().flush();
+        }
+    }
+    eprintln!();
+    for r in &rows {
+        if let Some(e) = &r.error {
+            eprintln!("  {} FAILED: {e}", r.tool.label());
+        }
+    }
+    rows
+}
+
+/// Runs the fork+exec loop `spawns` times under catbox, and once natively,
+/// and measures peak RSS.
+fn memory_run(s: &Settings, prog: &Path, data: &Path, spawns: usize) -> Result<MemRow, String> {
+    let p = Prepared {
+        cwd: data.to_path_buf(),
+        argv: vec![
+            prog.display().to_string(),
+            "spawn".into(),
+            spawns.to_string(),
+            "/bin/true".into(),
+        ],
+        writable: vec![data.to_path_buf()],
+        cleanup: None,
+    };
+    let report = s.work.join("memory-report.json");
+    let trace = s.work.join("memory-trace.jsonl");
+    let errors = s.work.join("memory-stderr");
+    let stderr = |_: ()| -> Result<Stdio, String> {
+        std::fs::File::create(&errors)
+            .map(Stdio::from)
+            .map_err(|e| e.to_string())
+    };
+
+    let mut native = command(None, &p, s, &report, &trace);
+    native.stderr(stderr(())?);
+    let (_, native_ru, _, _) = spawn_rusage(&mut native, false)?;
+
+    let _ = std::fs::remove_file(&report);
+    let mut cmd = command(Some(Tool::Catbox), &p, s, &report, &trace);
+    cmd.stderr(stderr(())?);
+    let (status, ru, hwm, secs) = spawn_rusage(&mut cmd, true)?;
+    if status != 0 {
+        return Err(format!(
+            "catbox exited with wait status {status:#x}: {}",
+            std::fs::read_to_string(&errors).unwrap_or_default().trim()
+        ));
+    }
+    let processes = std::fs::read_to_string(&report)
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|v| v["processes"].as_u64());
+    Ok(MemRow {
+        spawns,
+        processes,
+        hwm_kib: hwm,
+        maxrss_kib: ru.ru_maxrss as u64,
+        native_maxrss_kib: native_ru.ru_maxrss as u64,
+        secs,
+    })
+}
+
+/// Spawns `cmd`, optionally samples its `VmHWM` until it has exited, and
+/// reaps it with `wait4`: (wait status, rusage, VmHWM in KiB, seconds).
+fn spawn_rusage(
+    cmd: &mut Command,
+    sample: bool,
+) -> Result<(i32, libc::rusage, Option<u64>, f64), String> {
+    let start = Instant::now();
+    let child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot run {:?}: {e}", cmd.get_program()))?;
+    let pid = child.id() as libc::pid_t;
+    let done = Arc::new(AtomicBool::new(false));
+    let sampler = sample.then(|| {
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let mut peak = None;
+            while !done.load(Ordering::Relaxed) {
+                if let Some(k) = vm_hwm(pid) {
+                    peak = Some(peak.map_or(k, |p: u64| p.max(k)));
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            peak
+        })
+    });
+    // Wait for the exit without reaping, so that the pid cannot be reused
+    // while the sampler still reads /proc/PID/status (a zombie's has no
+    // VmHWM line).
+    // SAFETY: plain syscalls on our own child, with zeroed out-parameters.
+    unsafe {
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        if libc::waitid(
+            libc::P_PID,
+            pid as libc::id_t,
+            &mut info,
+            libc::WEXITED | libc::WNOWAIT,
+        ) != 0
+        {
+            return Err(format!("waitid: {}", std::io::Error::last_os_error()));
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    done.store(true, Ordering::Relaxed);
+    let hwm = sampler.and_then(|t| t.join().ok()).flatten();
+    let mut status = 0;
+    // SAFETY: as above; `child` is not waited for by std afterwards.
+    let ru = unsafe {
+        let mut ru: libc::rusage = std::mem::zeroed();
+        if libc::wait4(pid, &mut status, 0, &mut ru) != pid {
+            return Err(format!("wait4: {}", std::io::Error::last_os_error()));
+        }
+        ru
+    };
+    drop(child);
+    Ok((status, ru, hwm, secs))
+}
+
+/// `VmHWM` of a live process, KiB.
+fn vm_hwm(pid: libc::pid_t) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = text.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 fn print_table(rows: &[Row]) {
+    if rows.is_empty() {
+        return;
+    }
     println!();
     println!(
-        "| workload | under | native (median) | sandboxed (median) | difference (median) | ratio median | ratio min | ratio max | stops/run | µs/stop |"
+        "| workload | under | native (median) | under tool (median) | difference (median) | ratio median | ratio min | ratio max | stops/run | µs/stop |"
     );
     println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for r in rows {
         if let Some(e) = &r.error {
             let first = e.lines().next().unwrap_or("");
-            println!("| {} | {} | FAILED: {first} |", r.name, r.tool);
+            let first: String = first.chars().take(160).collect();
+            println!(
+                "| {} | {} | FAILED: {} | | | | | | | |",
+                r.name,
+                r.tool.label(),
+                first.replace('|', "\\|")
+            );
             continue;
         }
-        let ratios: Vec<f64> = r
-            .native
-            .iter()
-            .zip(&r.sandboxed)
-            .map(|(n, s)| s / n)
-            .collect();
+        let ratios = r.ratios();
         let diffs: Vec<f64> = r
             .native
             .iter()
@@ -422,14 +934,7 @@ fn print_table(rows: &[Row]) {
             .map(|(n, s)| s - n)
             .collect();
         let (stops, per_stop) = if r.stops.len() == r.sandboxed.len() && !r.stops.is_empty() {
-            let per: Vec<f64> = r
-                .native
-                .iter()
-                .zip(&r.sandboxed)
-                .zip(&r.stops)
-                .filter(|(_, &s)| s > 0)
-                .map(|((n, s), &k)| (s - n) * 1e6 / k as f64)
-                .collect();
+            let per = r.per_stop_us();
             let med_stops = median(&r.stops.iter().map(|&s| s as f64).collect::<Vec<_>>());
             (
                 format!("{med_stops:.0}"),
@@ -445,7 +950,7 @@ fn print_table(rows: &[Row]) {
         println!(
             "| {} | {} | {} | {} | {} | {:.3}x | {:.3}x | {:.3}x | {} | {} |",
             r.name,
-            r.tool,
+            r.tool.label(),
             fmt_secs(median(&r.native)),
             fmt_secs(median(&r.sandboxed)),
             fmt_secs(median(&diffs)),
@@ -458,8 +963,151 @@ fn print_table(rows: &[Row]) {
     }
     println!();
     println!(
-        "ratio = sandboxed/native per pair; µs/stop = median of (sandboxed - native) / stops per pair"
+        "ratio = under tool / native per pair (median, min, max over {} pairs); µs/stop = median of (sandboxed - native) / stops per pair",
+        rows.iter().map(|r| r.native.len()).max().unwrap_or(0)
     );
+}
+
+fn print_stop_cost(rows: &[Row]) {
+    let Some(r) = rows
+        .iter()
+        .find(|r| r.key == "wo" && r.tool == Tool::Catbox && r.error.is_none())
+    else {
+        return;
+    };
+    let per = r.per_stop_us();
+    if per.is_empty() {
+        println!("\nstopped-call cost: no stops were reported on the write-open loop");
+        return;
+    }
+    println!();
+    println!(
+        "stopped-call cost (write-open loop, (catbox - native) / stops): median {:.2} µs, min {:.2} µs, max {:.2} µs over {} pairs, {} stops per run",
+        median(&per),
+        per.iter().cloned().fold(f64::INFINITY, f64::min),
+        per.iter().cloned().fold(f64::NEG_INFINITY, f64::max),
+        per.len(),
+        r.stops.first().copied().unwrap_or(0)
+    );
+}
+
+fn print_memory(memory: &[MemRow], error: Option<&str>) {
+    println!();
+    println!("supervisor memory (catbox enforce, fork+exec loop of /bin/true):");
+    println!();
+    println!("| processes started | processes in report | catbox VmHWM | wait4 ru_maxrss (catbox and tracees) | native loop ru_maxrss | run time |");
+    println!("|---:|---:|---:|---:|---:|---:|");
+    for m in memory {
+        println!(
+            "| {} | {} | {} | {} | {} | {} |",
+            m.spawns + 1,
+            m.processes.map_or("-".into(), |p| p.to_string()),
+            m.hwm_kib.map_or("-".into(), fmt_kib),
+            fmt_kib(m.maxrss_kib),
+            fmt_kib(m.native_maxrss_kib),
+            fmt_secs(m.secs)
+        );
+    }
+    if let Some(e) = error {
+        println!("| FAILED: {} | | | | | |", e.replace('|', "\\|"));
+    }
+}
+
+fn fmt_kib(k: u64) -> String {
+    format!("{:.1} MiB", k as f64 / 1024.0)
+}
+
+/// The targets of issue 7, each met or not by this run's figures.
+fn print_targets(rows: &[Row], memory: &[MemRow]) {
+    let ratio = |key: &str, tool: Tool| {
+        rows.iter()
+            .find(|r| r.key == key && r.tool == tool)
+            .and_then(Row::median_ratio)
+    };
+    let mut lines = Vec::new();
+    let mut check = |what: String, figure: String, ok: bool| {
+        lines.push(format!(
+            "| {what} | {figure} | {} |",
+            if ok { "met" } else { "NOT met" }
+        ));
+    };
+    for (key, limit) in [("zlib", 1.03), ("lua", 1.03), ("hello", 1.08)] {
+        if let Some(r) = ratio(key, Tool::Catbox) {
+            check(
+                format!("{key}: catbox ≤ {limit:.2}x"),
+                format!("{r:.3}x"),
+                r <= limit,
+            );
+        }
+        if let (Some(e), Some(c)) = (ratio(key, Tool::Catbox), ratio(key, Tool::CollectOnly)) {
+            check(
+                format!("{key}: --collect-only within 1% of enforce"),
+                format!("{:+.1}%", (c / e - 1.0) * 100.0),
+                c <= e * 1.01,
+            );
+        }
+        if let (Some(c), Some(f)) = (ratio(key, Tool::CatboxFakeroot), ratio(key, Tool::Fakeroot)) {
+            check(
+                format!("{key}: --fakeroot ≤ fakeroot"),
+                format!("{c:.3}x vs {f:.3}x"),
+                c <= f,
+            );
+        }
+    }
+    if let Some(r) = ratio("hello", Tool::Trace) {
+        check("hello: --trace ≤ 1.5x".into(), format!("{r:.3}x"), r <= 1.5);
+    }
+    if let Some(r) = rows
+        .iter()
+        .find(|r| r.key == "wo" && r.tool == Tool::Catbox && r.error.is_none())
+    {
+        let per = r.per_stop_us();
+        if !per.is_empty() {
+            let m = median(&per);
+            check(
+                "stopped-call cost ≤ 5 µs".into(),
+                format!("{m:.2} µs"),
+                m <= 5.0,
+            );
+        }
+    }
+    let hwm = |m: &MemRow| m.hwm_kib.unwrap_or(m.maxrss_kib);
+    if let Some(big) = memory.iter().max_by_key(|m| m.spawns) {
+        check(
+            format!(
+                "supervisor peak RSS ≤ 20 MiB at {} processes",
+                big.spawns + 1
+            ),
+            fmt_kib(hwm(big)),
+            hwm(big) <= 20 * 1024,
+        );
+        if let Some(small) = memory.iter().min_by_key(|m| m.spawns) {
+            if small.spawns < big.spawns {
+                let growth = hwm(big) as f64 - hwm(small) as f64;
+                // Allow a little noise (allocator arenas), not growth per process.
+                check(
+                    format!(
+                        "supervisor RSS not growing ({} -> {} processes)",
+                        small.spawns + 1,
+                        big.spawns + 1
+                    ),
+                    format!("{:+.0} KiB", growth),
+                    growth <= 512.0,
+                );
+            }
+        }
+    }
+    if lines.is_empty() {
+        return;
+    }
+    println!();
+    println!("targets (issue 7):");
+    println!();
+    println!("| target | measured | |");
+    println!("|---|---:|---|");
+    for l in lines {
+        println!("{l}");
+    }
 }
 
 fn median(v: &[f64]) -> f64 {
@@ -541,13 +1189,38 @@ fn target_dir() -> PathBuf {
     }
 }
 
-/// The GNU hello tarball: from `target/real-inputs/` (shared with the
-/// integration test and the example), else downloaded into it.
-fn hello_tarball(work: &Path) -> Result<PathBuf, String> {
-    let cache = target_dir().join("real-inputs");
-    let cached = cache.join(HELLO_TARBALL);
-    if cached.is_file() {
-        return Ok(cached);
+/// The cache of source tarballs, shared with the integration tests and the
+/// examples: `CATBOX_REAL_INPUTS`, else `target/real-inputs/`.
+fn cache_dir() -> PathBuf {
+    std::env::var_os("CATBOX_REAL_INPUTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| target_dir().join("real-inputs"))
+}
+
+/// The cached orig tarball of a source package (`PKG_VERSION.orig.tar.*`).
+fn cached_orig(dir: &Path, package: &str) -> Option<PathBuf> {
+    let prefix = format!("{package}_");
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(&prefix) && n.contains(".orig.tar."))
+        })
+        .collect();
+    found.sort();
+    found.pop()
+}
+
+/// The orig tarball of `package`: from the cache, else downloaded with
+/// `fetch-debian-source.sh` (as `PKG`, then as `PKG/bookworm` for when a
+/// newer security upload is listed but not on the mirror) and kept there.
+fn orig_tarball(package: &str, work: &Path) -> Result<PathBuf, String> {
+    let cache = cache_dir();
+    if let Some(t) = cached_orig(&cache, package) {
+        return Ok(t);
     }
     let shared = std::env::var_os("CATBOX_SHARED")
         .map(PathBuf::from)
@@ -559,24 +1232,39 @@ fn hello_tarball(work: &Path) -> Result<PathBuf, String> {
             script.display()
         ));
     }
-    let dest = work.join("src");
-    run_quiet(Command::new("sh").arg(&script).arg(&dest).arg("hello"))?;
-    let fetched = dest.join(HELLO_TARBALL);
-    if !fetched.is_file() {
-        return Err(format!(
-            "{} did not leave {HELLO_TARBALL}",
-            script.display()
-        ));
+    eprintln!("fetching the {package} source ...");
+    let mut why = Vec::new();
+    for spec in [package.to_string(), format!("{package}/bookworm")] {
+        let dest = work.join(format!("src-{}", spec.replace('/', "-")));
+        let _ = std::fs::remove_dir_all(&dest);
+        let fetched = run_quiet(Command::new("sh").arg(&script).arg(&dest).arg(&spec))
+            .map_err(|e| e.lines().last().unwrap_or("").to_string())
+            .and_then(|()| {
+                cached_orig(&dest, package)
+                    .ok_or_else(|| format!("no {package}_*.orig.tar.* was downloaded"))
+            });
+        match fetched {
+            Ok(t) => {
+                let name = t.file_name().expect("a file name").to_owned();
+                let partial = cache.join(format!(
+                    ".{}.{}",
+                    name.to_string_lossy(),
+                    std::process::id()
+                ));
+                let cached = cache.join(&name);
+                if std::fs::create_dir_all(&cache).is_ok()
+                    && std::fs::copy(&t, &partial).is_ok()
+                    && std::fs::rename(&partial, &cached).is_ok()
+                {
+                    return Ok(cached);
+                }
+                let _ = std::fs::remove_file(&partial);
+                return Ok(t);
+            }
+            Err(e) => why.push(format!("{spec}: {e}")),
+        }
     }
-    let partial = cache.join(format!(".{HELLO_TARBALL}.{}", std::process::id()));
-    if std::fs::create_dir_all(&cache).is_ok()
-        && std::fs::copy(&fetched, &partial).is_ok()
-        && std::fs::rename(&partial, &cached).is_ok()
-    {
-        Ok(cached)
-    } else {
-        Ok(fetched)
-    }
+    Err(why.join("; "))
 }
 
 fn num_cpus() -> usize {
@@ -586,5 +1274,11 @@ fn num_cpus() -> usize {
 fn kernel() -> String {
     std::fs::read_to_string("/proc/sys/kernel/osrelease")
         .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "?".into())
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_else(|_| "?".into())
 }
