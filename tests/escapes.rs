@@ -15,14 +15,14 @@
 
 mod common;
 
+use common::bounded::{kill_group, lossy, run_bounded, Raw};
+
 use common::{c_program, catbox_bin, listing, Dirs, Run};
 use std::ffi::OsStr;
-use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{channel, Receiver};
 use std::time::{Duration, Instant};
 
 /// Longest any single sandboxed run may take.
@@ -59,82 +59,6 @@ fn hardened_available() -> bool {
         return false;
     }
     true
-}
-
-/// The raw result of one bounded run.
-struct Raw {
-    status: i32,
-    stdout: Vec<u8>,
-    stderr: Vec<u8>,
-}
-
-fn drain<R: Read + Send + 'static>(r: Option<R>) -> Receiver<Vec<u8>> {
-    let (tx, rx) = channel();
-    std::thread::spawn(move || {
-        let mut v = Vec::new();
-        if let Some(mut r) = r {
-            let _ = r.read_to_end(&mut v);
-        }
-        let _ = tx.send(v);
-    });
-    rx
-}
-
-fn kill_group(child: &Child) {
-    // SAFETY: plain kill(2) of the process group the test's child leads.
-    unsafe {
-        libc::kill(-(child.id() as i32), libc::SIGKILL);
-    }
-}
-
-fn lossy(v: &[u8]) -> String {
-    String::from_utf8_lossy(v).into_owned()
-}
-
-fn status_of(st: std::process::ExitStatus) -> i32 {
-    st.code().unwrap_or_else(|| 128 + st.signal().unwrap_or(0))
-}
-
-/// Run `cmd` in its own process group with stdin from /dev/null; kill the
-/// group and fail if it has not exited within `limit`.
-fn run_bounded(mut cmd: Command, limit: Duration) -> Raw {
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
-    let start = Instant::now();
-    let mut child = cmd.spawn().expect("spawn");
-    let out = drain(child.stdout.take());
-    let err = drain(child.stderr.take());
-    let status = loop {
-        if let Some(st) = child.try_wait().expect("try_wait") {
-            break status_of(st);
-        }
-        if start.elapsed() > limit {
-            kill_group(&child);
-            let _ = child.wait();
-            let o = out.recv_timeout(Duration::from_secs(2)).unwrap_or_default();
-            let e = err.recv_timeout(Duration::from_secs(2)).unwrap_or_default();
-            panic!(
-                "{cmd:?} did not finish within {limit:?} (killed): stdout={:?} stderr={:?}",
-                lossy(&o),
-                lossy(&e)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    let grace = Duration::from_secs(5);
-    match (out.recv_timeout(grace), err.recv_timeout(grace)) {
-        (Ok(stdout), Ok(stderr)) => Raw {
-            status,
-            stdout,
-            stderr,
-        },
-        _ => {
-            kill_group(&child);
-            panic!("{cmd:?} exited with {status}, but a process kept its stdout/stderr open");
-        }
-    }
 }
 
 /// `catbox -w ALLOWED --report R OPTS -- ARGS`, from cwd "/", bounded.

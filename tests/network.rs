@@ -15,101 +15,22 @@
 
 mod common;
 
+use common::bounded::{run_bounded, with_report, LIMIT};
+
 use common::{c_program, catbox_bin, Dirs, Run};
 use std::ffi::OsStr;
 use std::io::{ErrorKind, Read};
 use std::net::{TcpListener, UdpSocket};
 use std::os::fd::RawFd;
 use std::os::unix::net::UnixListener;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::mpsc::{channel, Receiver};
 use std::time::{Duration, Instant};
 
-/// Longest any single run may take before the test fails.
-const LIMIT: Duration = Duration::from_secs(30);
-
 // ---------------------------------------------------------------------------
 // bounded runs
-
-/// The raw result of one bounded run.
-struct Raw {
-    status: i32,
-    stdout: Vec<u8>,
-    stderr: Vec<u8>,
-}
-
-fn drain<R: Read + Send + 'static>(r: Option<R>) -> Receiver<Vec<u8>> {
-    let (tx, rx) = channel();
-    std::thread::spawn(move || {
-        let mut v = Vec::new();
-        if let Some(mut r) = r {
-            let _ = r.read_to_end(&mut v);
-        }
-        let _ = tx.send(v);
-    });
-    rx
-}
-
-fn kill_group(child: &Child) {
-    // SAFETY: plain kill(2) on the process group the child leads.
-    unsafe {
-        libc::kill(-(child.id() as i32), libc::SIGKILL);
-    }
-}
-
-fn lossy(v: &[u8]) -> String {
-    String::from_utf8_lossy(v).into_owned()
-}
-
-/// Run `cmd` in its own process group (stdin /dev/null), collecting its
-/// output. The test fails, after the whole group is SIGKILLed, if the command
-/// has not exited within `limit`, or if its stdout/stderr are still held open
-/// 5 s after it exited (some process outlived the run).
-fn run_bounded(mut cmd: Command, limit: Duration) -> Raw {
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
-    let start = Instant::now();
-    let mut child = cmd.spawn().expect("spawn");
-    let out = drain(child.stdout.take());
-    let err = drain(child.stderr.take());
-    let status = loop {
-        if let Some(st) = child.try_wait().expect("try_wait") {
-            break st.code().unwrap_or_else(|| 128 + st.signal().unwrap_or(0));
-        }
-        if start.elapsed() > limit {
-            kill_group(&child);
-            let _ = child.wait();
-            let o = out.recv_timeout(Duration::from_secs(2)).unwrap_or_default();
-            let e = err.recv_timeout(Duration::from_secs(2)).unwrap_or_default();
-            panic!(
-                "{:?} did not finish within {limit:?} (killed): stdout={:?} stderr={:?}",
-                cmd,
-                lossy(&o),
-                lossy(&e)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    let grace = Duration::from_secs(5);
-    match (out.recv_timeout(grace), err.recv_timeout(grace)) {
-        (Ok(stdout), Ok(stderr)) => Raw {
-            status,
-            stdout,
-            stderr,
-        },
-        _ => {
-            kill_group(&child);
-            panic!(
-                "{cmd:?} exited with {status}, but its stdout/stderr stayed open for 5 s: \
-                 a process outlived the sandboxed run"
-            );
-        }
-    }
-}
 
 /// `sb` of cases.md with extra options, bounded: `catbox -w ALLOWED --report R
 /// OPTS -- ARGS`, from cwd "/". With `inherit`, that (native) descriptor is
@@ -139,26 +60,6 @@ fn sbt<S: AsRef<OsStr>>(dirs: &Dirs, opts: &[&str], args: &[S], inherit: Option<
     }
     let raw = run_bounded(cmd, LIMIT);
     with_report(raw, &report)
-}
-
-fn with_report(raw: Raw, report: &Path) -> Run {
-    let stdout = lossy(&raw.stdout);
-    let stderr = lossy(&raw.stderr);
-    let text = std::fs::read_to_string(report).unwrap_or_else(|e| {
-        panic!(
-            "no report at {}: {e}; status={} stdout={stdout:?} stderr={stderr:?}",
-            report.display(),
-            raw.status
-        )
-    });
-    let report: serde_json::Value = serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("bad JSON report {text:?}: {e}; stderr={stderr:?}"));
-    Run {
-        status: raw.status,
-        stdout,
-        stderr,
-        report,
-    }
 }
 
 fn s(p: &Path) -> String {

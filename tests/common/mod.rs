@@ -2,6 +2,7 @@
 //! real processes, compile the C reproducers in `tests/c/`, read the JSON report.
 #![allow(dead_code)]
 
+pub mod bounded;
 pub mod real_inputs;
 
 use std::ffi::OsStr;
