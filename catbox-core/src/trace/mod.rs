@@ -601,13 +601,11 @@ impl Tracer {
             .dirfd
             .map(|a| args[a as usize] as i32)
             .unwrap_or(AT_FDCWD);
+        // The caller cleared the operand (`Operand::clear`) before this call.
         let op = &mut self.operands[i];
         op.write = write;
         op.exist = exist;
         op.path_arg = pa.path;
-        op.target = None;
-        op.raw.clear();
-        op.canonical.clear();
         let mut fd_itself = pa.path.is_none();
         if let Some(a) = pa.path {
             let ptr = args[a as usize];
@@ -634,7 +632,6 @@ impl Tracer {
                 }
             }
         }
-        op.error = None;
         if !write && self.log.is_none() {
             return Ok(());
         }
