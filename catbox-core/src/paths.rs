@@ -240,6 +240,19 @@ impl Resolver {
         })
     }
 
+    /// `lstat` of a canonical (absolute, symlink-free) path as the tracees
+    /// see it: relative to the resolver's root, which is the tracees' root
+    /// in a root view and `/` otherwise.
+    pub fn lstat(&self, path: &[u8]) -> Result<libc::stat, Errno> {
+        let rel = match path.iter().position(|&c| c != b'/') {
+            Some(i) => &path[i..],
+            None => b".".as_slice(),
+        };
+        let mut buf = Vec::new();
+        let c = cstr(&mut buf, rel)?;
+        stat_at(self.root.as_raw_fd(), c, libc::AT_SYMLINK_NOFOLLOW)
+    }
+
     /// Resolve `req`, writing the canonical path into `out`.
     pub fn resolve(&mut self, req: &Request<'_>, out: &mut Vec<u8>) -> Result<Target, Errno> {
         out.clear();

@@ -10,6 +10,7 @@ use crate::arch;
 use crate::decode::table::Fake;
 use crate::decode::SyscallDesc;
 use crate::fakeroot::{STATX_SIZE, STAT_SIZE};
+use crate::paths::Resolver;
 use crate::policy::Verdict;
 
 /// Work left for a call's exit stop.
@@ -30,11 +31,10 @@ pub(super) enum FakeOp {
     Link(u64, u64, PathBuf),
 }
 
-/// `lstat` of a canonical path: (dev, ino, nlink, mode).
-fn identity(path: &[u8]) -> Option<(u64, u64, u64, u32)> {
-    let md = std::fs::symlink_metadata(OsStr::from_bytes(path)).ok()?;
-    use std::os::unix::fs::MetadataExt;
-    Some((md.dev(), md.ino(), md.nlink(), md.mode()))
+/// `lstat` of a canonical path in the tracees' view: (dev, ino, nlink, mode).
+fn identity(r: &Resolver, path: &[u8]) -> Option<(u64, u64, u64, u32)> {
+    let st = r.lstat(path).ok()?;
+    Some((st.st_dev, st.st_ino, st.st_nlink, st.st_mode))
 }
 
 impl Tracer {
@@ -145,7 +145,7 @@ impl Tracer {
                 ))
             }
             Fake::Forget => canon(self, 0).and_then(|p| {
-                identity(&p).map(|(dev, ino, nlink, mode)| {
+                identity(&self.resolver, &p).map(|(dev, ino, nlink, mode)| {
                     let n = if mode & libc::S_IFMT == libc::S_IFDIR {
                         0
                     } else {
@@ -156,7 +156,7 @@ impl Tracer {
             }),
             Fake::Rename => match (canon(self, 0), canon(self, 1)) {
                 (Some(src), Some(dst)) => {
-                    let replaced = identity(&dst).map(|(d, i, n, _)| (d, i, n));
+                    let replaced = identity(&self.resolver, &dst).map(|(d, i, n, _)| (d, i, n));
                     Some(FakeOp::Rename(
                         PathBuf::from(OsStr::from_bytes(&src)),
                         PathBuf::from(OsStr::from_bytes(&dst)),
@@ -166,7 +166,7 @@ impl Tracer {
                 _ => None,
             },
             Fake::Link => match (canon(self, 0), canon(self, 1)) {
-                (Some(src), Some(dst)) => identity(&src).map(|(dev, ino, _, _)| {
+                (Some(src), Some(dst)) => identity(&self.resolver, &src).map(|(dev, ino, _, _)| {
                     FakeOp::Link(dev, ino, PathBuf::from(OsStr::from_bytes(&dst)))
                 }),
                 _ => None,
@@ -197,7 +197,7 @@ impl Tracer {
             use std::os::unix::fs::MetadataExt;
             return Some((md.dev(), md.ino(), md.nlink(), md.mode()));
         }
-        identity(canonical)
+        identity(&self.resolver, canonical)
     }
 
     /// At the exit stop: finish what the entry started, if the call worked.
@@ -223,7 +223,9 @@ impl Tracer {
             }
             FakeOp::Chmod(dev, ino, path, mode) => db.chmod(dev, ino, &path, mode),
             FakeOp::Mknod(path, kind, rdev, saved) => {
-                if let Some((dev, ino, _, _)) = identity(path.as_os_str().as_bytes()) {
+                if let Some((dev, ino, _, _)) =
+                    identity(&self.resolver, path.as_os_str().as_bytes())
+                {
                     db.mknod(dev, ino, &path, kind, rdev);
                 }
                 // The kernel preserves argument registers across a call;
@@ -237,7 +239,8 @@ impl Tracer {
             }
             FakeOp::Forget(dev, ino, nlink, path) => db.unlinked(dev, ino, nlink, &path),
             FakeOp::Rename(from, to, replaced) => {
-                let moved = identity(to.as_os_str().as_bytes()).map(|(d, i, _, _)| (d, i));
+                let moved =
+                    identity(&self.resolver, to.as_os_str().as_bytes()).map(|(d, i, _, _)| (d, i));
                 if let Some((d, i, n)) = replaced {
                     if Some((d, i)) != moved {
                         db.unlinked(d, i, n, &to);
