@@ -56,6 +56,11 @@ struct Cli {
     /// writable paths too (closes check-then-use races; path rules only)
     #[arg(long)]
     hardened: bool,
+    /// Root view: show the command the host's whole tree, and put its
+    /// writes outside the writable paths into DIR (new or empty) at the same
+    /// paths instead of the host; DIR/.catbox-removed lists what it removed
+    #[arg(long, value_name = "DIR")]
+    image: Option<PathBuf>,
     /// Exit 1 if any violation was recorded
     #[arg(long)]
     fail_on_violation: bool,
@@ -228,6 +233,9 @@ fn run(cli: Cli) -> Result<u8, Error> {
     if let (Some(m), Some(r)) = (&cli.manifest, &cli.manifest_root) {
         sb.fakeroot_manifest(m, r);
     }
+    if let Some(dir) = &cli.image {
+        sb.image(dir);
+    }
     if !cli.quiet {
         sb.on_violation(|v| eprintln!("catbox: violation: {v}"));
     }
@@ -254,6 +262,15 @@ fn run(cli: Cli) -> Result<u8, Error> {
             what: "write the report",
             source,
         })?;
+    }
+    if let (Some(img), false) = (&report.image, cli.quiet) {
+        eprintln!(
+            "catbox: image {}: {} added, {} modified, {} removed",
+            img.dir.display(),
+            img.added.len(),
+            img.modified.len(),
+            img.removed.len()
+        );
     }
     if let Some(e) = &report.log_error {
         eprintln!("catbox: failed to write the operation log: {e}");

@@ -77,6 +77,23 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// The root view (image directory) cannot be used as asked.
+    #[error("root view: {reason}")]
+    Image {
+        /// Why.
+        reason: String,
+    },
+    /// Setting up the root view failed in the kernel.
+    #[error("root view: failed to {what}: {source}{hint}")]
+    ImageSetup {
+        /// The step that failed.
+        what: &'static str,
+        /// What the user can do about it ("" if nothing to add).
+        hint: &'static str,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
     /// Some other system call catbox itself made failed.
     #[error("failed to {what}: {source}")]
     Os {

@@ -307,6 +307,18 @@ impl FakeDb {
     /// metadata, for `bsdtar -cf pkg.tar @manifest`. Regular files name their
     /// contents by absolute path, so bsdtar can run from anywhere.
     pub fn write_manifest(&self, root: &Path, out: &mut dyn Write) -> io::Result<()> {
+        self.write_manifest_as(root, out, &|_| None)
+    }
+
+    /// [`FakeDb::write_manifest`], where `identity` gives the (dev, ino) the
+    /// build knew a file by, from its path below `root` (in a root view the
+    /// image's copies are new files; the records name the build's view).
+    pub fn write_manifest_as(
+        &self,
+        root: &Path,
+        out: &mut dyn Write,
+        identity: &dyn Fn(&Path) -> Option<(u64, u64)>,
+    ) -> io::Result<()> {
         writeln!(out, "#mtree")?;
         let root = std::fs::canonicalize(root)?;
         let mut stack = vec![root.clone()];
@@ -326,9 +338,9 @@ impl FakeDb {
         }
         entries.sort_by(|a, b| a.0.cmp(&b.0));
         let root_md = std::fs::symlink_metadata(&root)?;
-        self.manifest_line(out, &root, &root, &root_md)?;
+        self.manifest_line(out, &root, &root, &root_md, identity)?;
         for (p, md) in &entries {
-            self.manifest_line(out, &root, p, md)?;
+            self.manifest_line(out, &root, p, md, identity)?;
         }
         Ok(())
     }
@@ -339,15 +351,16 @@ impl FakeDb {
         root: &Path,
         p: &Path,
         md: &std::fs::Metadata,
+        identity: &dyn Fn(&Path) -> Option<(u64, u64)>,
     ) -> io::Result<()> {
         let rel = p.strip_prefix(root).unwrap_or(p);
+        let (dev, ino) = identity(rel).unwrap_or((md.dev(), md.ino()));
         let mut name = b".".to_vec();
         if !rel.as_os_str().is_empty() {
             name.push(b'/');
             name.extend_from_slice(rel.as_os_str().as_bytes());
         }
-        let (u, g, m, rdev) =
-            self.apparent(md.dev(), md.ino(), md.uid(), md.gid(), md.mode(), md.rdev());
+        let (u, g, m, rdev) = self.apparent(dev, ino, md.uid(), md.gid(), md.mode(), md.rdev());
         let kind = match m & libc::S_IFMT {
             libc::S_IFDIR => "dir",
             libc::S_IFLNK => "link",

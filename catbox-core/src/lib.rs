@@ -29,6 +29,7 @@ mod error;
 pub mod fakeroot;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod image;
 mod landlock;
 pub mod paths;
 pub mod policy;
@@ -39,6 +40,7 @@ mod trace;
 
 pub use decode::Call;
 pub use error::{Error, Result};
+pub use image::ImageReport;
 pub use landlock::abi_version as landlock_abi;
 pub use paths::canonical;
 pub use policy::{Network, Policy, Rule, RulePolicy, Subject, Verdict};

@@ -240,6 +240,18 @@ impl Resolver {
         })
     }
 
+    /// The same resolver with `root` (a directory) as the tracees' root:
+    /// absolute paths and absolute symlink targets start there.
+    pub fn with_root(mut self, root: &impl AsRawFd) -> std::io::Result<Resolver> {
+        self.root = open_at(
+            root.as_raw_fd(),
+            c".".as_ptr(),
+            libc::O_PATH | libc::O_DIRECTORY,
+        )
+        .map_err(std::io::Error::from_raw_os_error)?;
+        Ok(self)
+    }
+
     /// `lstat` of a canonical (absolute, symlink-free) path as the tracees
     /// see it: relative to the resolver's root, which is the tracees' root
     /// in a root view and `/` otherwise.

@@ -84,6 +84,9 @@ pub struct Report {
     /// Hardened mode: the Landlock ABI version the child was confined with.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub landlock_abi: Option<u32>,
+    /// Root view: what the image directory holds after the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<crate::image::ImageReport>,
     /// Why the operation log is incomplete, if writing it failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log_error: Option<String>,

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::fakeroot::FakeDb;
+use crate::image::{Handles, Plan, Step};
 use crate::landlock::Ruleset;
 use crate::paths::Resolver;
 use crate::policy::{Network, Policy, Rule, RulePolicy};
@@ -115,6 +116,7 @@ pub struct Sandbox {
     trace: Option<Box<dyn std::io::Write + Send>>,
     fakeroot: Option<Fakeroot>,
     hardened: bool,
+    image: Option<PathBuf>,
 }
 
 /// Fakeroot settings of a sandbox.
@@ -245,6 +247,20 @@ impl Sandbox {
         self
     }
 
+    /// Root view: the command sees the host's whole file tree, and its
+    /// writes outside the writable paths land in `dir` at the same path
+    /// (`/usr/bin/hello` becomes `dir/usr/bin/hello`) instead of the host,
+    /// which is never changed. The writable paths stay direct. `dir` must be
+    /// new or empty; after the run it holds the build's files and
+    /// `dir/.catbox-removed` lists the host paths it removed, and
+    /// [`Report::image`] says what was added, modified and removed. See
+    /// [`crate::image`] for the mechanism (user and mount namespaces and
+    /// overlay filesystems) and its limits. Not with hardened mode.
+    pub fn image(&mut self, dir: impl AsRef<Path>) -> &mut Sandbox {
+        self.image = Some(dir.as_ref().to_path_buf());
+        self
+    }
+
     /// Call `f` for each [`Event`].
     pub fn on_event(&mut self, f: impl FnMut(Event) + Send + 'static) -> &mut Sandbox {
         self.on_event = Some(Box::new(f));
@@ -293,6 +309,18 @@ impl Sandbox {
         } else {
             None
         };
+        let plan = match &self.image {
+            Some(_) if self.hardened => {
+                return Err(Error::Hardened {
+                    reason: "the root view (image directory) cannot be combined with hardened \
+                             mode yet: Landlock's rules name host files, the view's are overlay \
+                             files"
+                        .into(),
+                })
+            }
+            Some(dir) => Some(Plan::prepare(dir, &self.rules, None)?),
+            None => None,
+        };
         let fake = match &self.fakeroot {
             Some(Fakeroot { state: Some(s), .. }) => Some(FakeDb::load(s)?),
             Some(_) => Some(FakeDb::new()),
@@ -304,6 +332,7 @@ impl Sandbox {
         })?;
         let (go_r, go_w) = pipe()?;
         let (err_r, err_w) = pipe()?;
+        let (ready_r, ready_w) = pipe()?;
         let parent = std::process::id() as i32;
         // SAFETY: fork has no memory-safety preconditions; the child only
         // makes async-signal-safe calls until exec (or runs the user's
@@ -315,10 +344,17 @@ impl Sandbox {
         if pid == 0 {
             drop(go_w);
             drop(err_r);
-            child_main(parent, &go_r, &err_w, &filter, landlock.as_ref(), child);
+            drop(ready_r);
+            let io = ChildIo {
+                go: &go_r,
+                err: &err_w,
+                ready: &ready_w,
+            };
+            child_main(parent, io, &filter, landlock.as_ref(), plan.as_ref(), child);
         }
         drop(go_r);
         drop(err_w);
+        drop(ready_w);
         if let Err(source) = ptrace::seize(pid, trace::OPTIONS) {
             // SAFETY: plain kill/waitpid on our own child.
             unsafe {
@@ -327,6 +363,23 @@ impl Sandbox {
             }
             return Err(Error::PtraceNotPermitted { source });
         }
+        let handles = match &plan {
+            Some(plan) => match image_setup(plan, pid, &go_w, &ready_r) {
+                Ok(h) => Some(h),
+                Err(e) => {
+                    kill_child(pid);
+                    return Err(child_error(&err_r, &child).unwrap_or(e));
+                }
+            },
+            None => None,
+        };
+        let resolver = match &handles {
+            Some(h) => resolver.with_root(&h.root).map_err(|source| Error::Os {
+                what: "resolve paths from the view's root",
+                source,
+            })?,
+            None => resolver,
+        };
         // While it traces, the supervisor is not dumpable: a same-uid
         // tracee can then neither read its memory through /proc/<pid>/mem
         // nor see its fds. (A tracee with CAP_SYS_PTRACE, i.e. a build run
@@ -344,11 +397,16 @@ impl Sandbox {
         write_all(go_w.as_raw_fd(), &[1]);
         drop(go_w);
         let custom = self.policy.is_some();
+        let mut rules = self.rules.clone();
+        if let Some(plan) = &plan {
+            // Writes into the captured directories land in the image.
+            rules.extend(plan.captured().map(|p| Rule::Subtree(p.to_path_buf())));
+        }
         let hooks = Hooks {
             policy: self
                 .policy
                 .take()
-                .unwrap_or_else(|| Box::new(RulePolicy::new(self.rules.clone(), self.network))),
+                .unwrap_or_else(|| Box::new(RulePolicy::new(rules, self.network))),
             on_violation: self.on_violation.take(),
             on_event: self.on_event.take(),
         };
@@ -356,6 +414,9 @@ impl Sandbox {
         let (mut report, hooks, fake) =
             Tracer::new(pid, self.collect_only, resolver, hooks, log, fake).run();
         report.landlock_abi = landlock.as_ref().map(|l| l.abi);
+        if let (Some(plan), Some(h)) = (&plan, &handles) {
+            report.image = Some(plan.collect(h)?);
+        }
         if let (Some(db), Some(cfg)) = (fake, &self.fakeroot) {
             (report.ownerships, report.modes) = db.summary();
             if let Some(state) = &cfg.state {
@@ -366,7 +427,13 @@ impl Sandbox {
                     what: "create the manifest",
                     source,
                 })?;
-                db.write_manifest(root, &mut out)
+                let view = |rel: &Path| -> Option<(u64, u64)> {
+                    let (plan, h) = (plan.as_ref()?, handles.as_ref()?);
+                    let root = std::fs::canonicalize(root).ok()?;
+                    let below = root.strip_prefix(plan.dir()).ok()?;
+                    plan.view_identity(h, &Path::new("/").join(below).join(rel))
+                };
+                db.write_manifest_as(root, &mut out, &view)
                     .map_err(|source| Error::Os {
                         what: "write the manifest",
                         source,
@@ -378,34 +445,87 @@ impl Sandbox {
         }
         self.on_violation = hooks.on_violation;
         self.on_event = hooks.on_event;
-        let mut msg = [0u8; 8];
-        // SAFETY: reading into a local buffer of the given size.
-        let n = unsafe { libc::read(err_r.as_raw_fd(), msg.as_mut_ptr() as *mut libc::c_void, 8) };
-        if n == 8 {
-            let tag = i32::from_ne_bytes([msg[0], msg[1], msg[2], msg[3]]);
-            let errno = i32::from_ne_bytes([msg[4], msg[5], msg[6], msg[7]]);
-            let source = std::io::Error::from_raw_os_error(errno);
-            return Err(match (tag, &child) {
-                (TAG_SECCOMP, _) => Error::SeccompNotPermitted { source },
-                (TAG_LANDLOCK, _) => Error::Hardened {
-                    reason: format!("failed to enter the Landlock ruleset: {source}"),
-                },
-                (TAG_CHDIR, _) => Error::Os {
-                    what: "change to the command's working directory",
-                    source,
-                },
-                (_, Child::Exec(e)) => Error::NotExecutable {
-                    program: e.display.clone(),
-                    source,
-                },
-                _ => Error::Os {
-                    what: "start the sandboxed function",
-                    source,
-                },
-            });
+        match child_error(&err_r, &child) {
+            Some(e) => Err(e),
+            None => Ok(report),
         }
-        Ok(report)
     }
+}
+
+/// The error the child sent before it exec'd, if it sent one.
+fn child_error(err_r: &OwnedFd, child: &Child<'_>) -> Option<Error> {
+    let mut msg = [0u8; 8];
+    // SAFETY: reading into a local buffer of the given size.
+    let n = unsafe { libc::read(err_r.as_raw_fd(), msg.as_mut_ptr() as *mut libc::c_void, 8) };
+    if n == 8 {
+        let tag = i32::from_ne_bytes([msg[0], msg[1], msg[2], msg[3]]);
+        let errno = i32::from_ne_bytes([msg[4], msg[5], msg[6], msg[7]]);
+        let source = std::io::Error::from_raw_os_error(errno);
+        if let Some(step) = tag.checked_sub(TAG_IMAGE).and_then(Step::from_index) {
+            return Some(step.error(source));
+        }
+        return Some(match (tag, child) {
+            (TAG_SECCOMP, _) => Error::SeccompNotPermitted { source },
+            (TAG_LANDLOCK, _) => Error::Hardened {
+                reason: format!("failed to enter the Landlock ruleset: {source}"),
+            },
+            (TAG_CHDIR, _) => Error::Os {
+                what: "change to the command's working directory",
+                source,
+            },
+            (_, Child::Exec(e)) => Error::NotExecutable {
+                program: e.display.clone(),
+                source,
+            },
+            _ => Error::Os {
+                what: "start the sandboxed function",
+                source,
+            },
+        });
+    }
+    None
+}
+
+/// Kill and reap a child that could not be started.
+fn kill_child(pid: i32) {
+    // SAFETY: plain kill/waitpid on our own child.
+    unsafe {
+        libc::kill(pid, libc::SIGKILL);
+        libc::waitpid(pid, std::ptr::null_mut(), libc::__WALL);
+    }
+}
+
+/// Read one byte the child sends when it reached a step of its setup.
+fn wait_ready(ready: &OwnedFd) -> bool {
+    let mut b = [0u8; 1];
+    loop {
+        // SAFETY: reading into a local buffer of the given size.
+        let n = unsafe { libc::read(ready.as_raw_fd(), b.as_mut_ptr() as *mut libc::c_void, 1) };
+        if n == 1 {
+            return true;
+        }
+        if n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+            continue;
+        }
+        return false;
+    }
+}
+
+/// The supervisor's side of the root view's setup: map the child's ids once
+/// it is in its namespaces, then take handles on the view it built.
+fn image_setup(plan: &Plan, pid: i32, go: &OwnedFd, ready: &OwnedFd) -> Result<Handles> {
+    let gone = || Error::Image {
+        reason: "the child stopped while building the view".into(),
+    };
+    if !wait_ready(ready) {
+        return Err(gone());
+    }
+    plan.write_maps(pid)?;
+    write_all(go.as_raw_fd(), b"M");
+    if !wait_ready(ready) {
+        return Err(gone());
+    }
+    plan.handles(pid)
 }
 
 /// Puts the supervisor's dumpable flag back when the run ends.
@@ -424,6 +544,8 @@ const TAG_SECCOMP: i32 = 1;
 const TAG_CHDIR: i32 = 2;
 const TAG_EXEC: i32 = 3;
 const TAG_LANDLOCK: i32 = 4;
+/// Root view setup steps: this plus [`Step`]'s index.
+const TAG_IMAGE: i32 = 16;
 
 enum Child<'a> {
     Exec(&'a Exec),
@@ -548,27 +670,74 @@ fn report_errno(fd: RawFd, tag: i32) {
     write_all(fd, &msg);
 }
 
-/// The child side: die with the parent, wait to be traced, install the
-/// filter, exec (or run the function). Only async-signal-safe calls before
-/// the exec.
+/// The child's ends of the pipes to the supervisor.
+struct ChildIo<'a> {
+    /// The supervisor's go-aheads.
+    go: &'a OwnedFd,
+    /// An error before exec: tag and errno.
+    err: &'a OwnedFd,
+    /// The root view's setup progress.
+    ready: &'a OwnedFd,
+}
+
+/// Wait for one byte from the supervisor; exit if it is gone.
+fn wait_go(go: &OwnedFd) {
+    let mut b = [0u8; 1];
+    // SAFETY: reading into a local buffer; _exit is always safe.
+    unsafe {
+        if libc::read(go.as_raw_fd(), b.as_mut_ptr() as *mut libc::c_void, 1) != 1 {
+            libc::_exit(125);
+        }
+    }
+}
+
+/// Report a failed root view step and exit.
+fn image_failed(err: &OwnedFd, step: Step) -> ! {
+    report_errno(err.as_raw_fd(), TAG_IMAGE + step as i32);
+    // SAFETY: _exit is always safe.
+    unsafe { libc::_exit(125) }
+}
+
+/// The child side: die with the parent, build the root view if asked, wait
+/// to be traced, install the filter, exec (or run the function). Only
+/// async-signal-safe calls before the exec.
 fn child_main(
     parent: i32,
-    go: &OwnedFd,
-    err: &OwnedFd,
+    io: ChildIo<'_>,
     filter: &Filter,
     landlock: Option<&Ruleset>,
+    image: Option<&Plan>,
     child: Child<'_>,
 ) -> ! {
-    // SAFETY: all calls below are plain system calls on valid arguments.
+    let ChildIo { go, err, ready } = io;
+    // SAFETY: prctl/getppid with integer arguments; _exit is always safe.
     unsafe {
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
         if libc::getppid() != parent {
             libc::_exit(125);
         }
-        let mut b = [0u8; 1];
-        if libc::read(go.as_raw_fd(), b.as_mut_ptr() as *mut libc::c_void, 1) != 1 {
-            libc::_exit(125);
+    }
+    if let Some(plan) = image {
+        if let Err(step) = plan.child_unshare() {
+            image_failed(err, step);
         }
+        // The supervisor writes the id maps, then says go.
+        write_all(ready.as_raw_fd(), b"U");
+        wait_go(go);
+        if let Err(step) = plan.child_build() {
+            image_failed(err, step);
+        }
+        // The supervisor takes its handles on the view while we wait in it.
+        write_all(ready.as_raw_fd(), b"R");
+    }
+    wait_go(go);
+    if let Some(plan) = image {
+        if let Err(step) = plan.child_enter() {
+            image_failed(err, step);
+        }
+    }
+    // SAFETY: all calls below are plain system calls on valid arguments.
+    unsafe {
         libc::signal(libc::SIGINT, libc::SIG_DFL);
         libc::signal(libc::SIGQUIT, libc::SIG_DFL);
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
