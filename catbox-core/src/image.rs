@@ -759,6 +759,129 @@ impl Plan {
     }
 }
 
+/// Copy-up for an unprivileged view: a host file the build may not write
+/// (another owner, or a group outside the namespace's map) cannot be copied
+/// up by the overlay, so before a call that changes it the supervisor
+/// replaces it with a copy the caller owns (same content, mode and times),
+/// written through the view into the same directory and renamed over it.
+#[derive(Debug)]
+pub(crate) struct CopyUp {
+    root: OwnedFd,
+    uid: u32,
+    gid: u32,
+    /// Captured view paths, as bytes (few: one per top-level directory).
+    layers: Vec<Vec<u8>>,
+    seq: std::cell::Cell<u64>,
+}
+
+impl CopyUp {
+    /// The copy-up of this plan's view, or `None` when the namespace maps
+    /// every id (the overlay then copies up by itself).
+    pub(crate) fn new(plan: &Plan, h: &Handles) -> Option<CopyUp> {
+        if plan.full_map {
+            return None;
+        }
+        Some(CopyUp {
+            root: h.root.try_clone().ok()?,
+            uid: plan.uid,
+            gid: plan.gid,
+            layers: plan
+                .layers
+                .iter()
+                .map(|l| l.view.as_os_str().as_bytes().to_vec())
+                .collect(),
+            seq: std::cell::Cell::new(0),
+        })
+    }
+
+    fn captured(&self, path: &[u8]) -> bool {
+        self.layers
+            .iter()
+            .any(|l| path.starts_with(l) && matches!(path.get(l.len()), None | Some(b'/')))
+    }
+
+    /// Make the regular file at `path` (canonical, in the view) one the
+    /// caller owns, if it is captured and not already. Errors are left for
+    /// the call itself to meet (it then fails as it would on the host).
+    pub(crate) fn ensure(&self, path: &[u8]) {
+        if !self.captured(path) {
+            return;
+        }
+        let rel = &path[1..];
+        let Ok(rel_c) = CString::new(rel) else { return };
+        let root = self.root.as_raw_fd();
+        // SAFETY: fstatat into a local buffer with a valid C string.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        if unsafe { libc::fstatat(root, rel_c.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) } != 0
+            || st.st_mode & libc::S_IFMT != libc::S_IFREG
+            || (st.st_uid == self.uid && st.st_gid == self.gid)
+        {
+            return;
+        }
+        let _ = self.replace(rel, &rel_c, &st);
+    }
+
+    fn replace(&self, rel: &[u8], rel_c: &CString, st: &libc::stat) -> std::io::Result<()> {
+        let root = self.root.as_raw_fd();
+        let n = self.seq.get() + 1;
+        self.seq.set(n);
+        let dir = match rel.iter().rposition(|&c| c == b'/') {
+            Some(i) => &rel[..=i],
+            None => b"".as_slice(),
+        };
+        let mut tmp = dir.to_vec();
+        tmp.extend_from_slice(format!(".catbox-copy-up-{}-{n}", std::process::id()).as_bytes());
+        let tmp_c =
+            CString::new(tmp).map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))?;
+        let fd = |r: libc::c_int| -> std::io::Result<OwnedFd> {
+            if r < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // SAFETY: r was just returned by openat and is owned by nobody else.
+            Ok(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(r) })
+        };
+        // SAFETY: openat with valid C strings relative to our root fd.
+        let src =
+            fd(unsafe { libc::openat(root, rel_c.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) })?;
+        // SAFETY: as above.
+        let dst = fd(unsafe {
+            libc::openat(
+                root,
+                tmp_c.as_ptr(),
+                libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_CLOEXEC,
+                0o600,
+            )
+        })?;
+        let mut from = std::fs::File::from(src);
+        let mut to = std::fs::File::from(dst);
+        let done = std::io::copy(&mut from, &mut to).and_then(|_| {
+            let times = [
+                libc::timespec {
+                    tv_sec: st.st_atime,
+                    tv_nsec: st.st_atime_nsec,
+                },
+                libc::timespec {
+                    tv_sec: st.st_mtime,
+                    tv_nsec: st.st_mtime_nsec,
+                },
+            ];
+            // SAFETY: fchmod/futimens on our own open fd with a local array.
+            if unsafe { libc::fchmod(to.as_raw_fd(), st.st_mode & 0o7777) } != 0
+                || unsafe { libc::futimens(to.as_raw_fd(), times.as_ptr()) } != 0
+                || unsafe { libc::renameat(root, tmp_c.as_ptr(), root, rel_c.as_ptr()) } != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+        if done.is_err() {
+            // SAFETY: unlinkat with a valid C string relative to our root fd.
+            unsafe { libc::unlinkat(root, tmp_c.as_ptr(), 0) };
+        }
+        done
+    }
+}
+
 /// Mirror the directories of the host directory `view` into `up/N`.
 fn skeleton_of(
     view: &Path,
@@ -910,7 +1033,10 @@ impl Collector<'_> {
             }
             if md.is_dir() {
                 let replaced = !new && host.is_some() && opaque(&s);
-                let host_dir = host.as_ref().is_some_and(|h| h.is_dir());
+                // A skeleton directory whose host original went away during
+                // the run is still no directory of the build's.
+                let host_dir =
+                    host.as_ref().is_some_and(|h| h.is_dir()) || self.plan.skeleton.contains(&v);
                 if replaced {
                     self.report.removed.push(v.clone());
                 }

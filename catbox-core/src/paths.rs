@@ -391,6 +391,16 @@ impl Resolver {
         links: &mut u32,
         out: &mut Vec<u8>,
     ) -> Result<Target, Errno> {
+        // An absolute path starts at the tracees' root, which is not the
+        // supervisor's in a root view: walk it relative to the root's fd
+        // (openat2 would take a leading `/` as the supervisor's root).
+        let (base, path) = match path.iter().position(|&c| c != b'/') {
+            Some(i) if i > 0 => (
+                Fd::Borrowed(self.root.as_raw_fd(), std::marker::PhantomData),
+                &path[i..],
+            ),
+            _ => (base, path),
+        };
         let (dir, last, trailing) = split_last(path);
         let parent = if dir.is_empty() {
             base

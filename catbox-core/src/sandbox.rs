@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::fakeroot::FakeDb;
-use crate::image::{Handles, Plan, Step};
+use crate::image::{CopyUp, Handles, Plan, Step};
 use crate::landlock::Ruleset;
 use crate::paths::Resolver;
 use crate::policy::{Network, Policy, Rule, RulePolicy};
@@ -397,6 +397,10 @@ impl Sandbox {
         write_all(go_w.as_raw_fd(), &[1]);
         drop(go_w);
         let custom = self.policy.is_some();
+        let copy_up = match (&plan, &handles) {
+            (Some(p), Some(h)) => CopyUp::new(p, h),
+            _ => None,
+        };
         let mut rules = self.rules.clone();
         if let Some(plan) = &plan {
             // Writes into the captured directories land in the image.
@@ -412,7 +416,9 @@ impl Sandbox {
         };
         let log = self.trace.take().map(crate::trace::log::Log::new);
         let (mut report, hooks, fake) =
-            Tracer::new(pid, self.collect_only, resolver, hooks, log, fake).run();
+            Tracer::new(pid, self.collect_only, resolver, hooks, log, fake)
+                .with_copy_up(copy_up)
+                .run();
         report.landlock_abi = landlock.as_ref().map(|l| l.abi);
         if let (Some(plan), Some(h)) = (&plan, &handles) {
             report.image = Some(plan.collect(h)?);

@@ -83,6 +83,8 @@ pub(crate) struct Tracer {
     argv: Vec<u8>,
     /// Fakeroot records, when fakeroot mode is on.
     pub(crate) fake: Option<crate::fakeroot::FakeDb>,
+    /// An unprivileged root view's copy-up of files the build cannot write.
+    copy_up: Option<crate::image::CopyUp>,
 }
 
 fn is_stop_signal(sig: i32) -> bool {
@@ -93,6 +95,13 @@ fn is_stop_signal(sig: i32) -> bool {
 }
 
 impl Tracer {
+    /// Copy host files the build cannot write before it changes them (an
+    /// unprivileged root view).
+    pub(crate) fn with_copy_up(mut self, cu: Option<crate::image::CopyUp>) -> Tracer {
+        self.copy_up = cu;
+        self
+    }
+
     pub(crate) fn new(
         root: i32,
         collect_only: bool,
@@ -125,6 +134,7 @@ impl Tracer {
             line: Vec::with_capacity(8192),
             argv: Vec::new(),
             fake,
+            copy_up: None,
         };
         t.log_start(root, std::process::id() as i32);
         t
@@ -429,6 +439,13 @@ impl Tracer {
             family,
         };
         let verdict = self.hooks.policy.check(&call);
+        if let (Verdict::Allow, Some(cu), Ev::Write) = (&verdict, &self.copy_up, desc.ev) {
+            for op in call.operands {
+                if op.write && op.target == Some(crate::paths::Target::Exists(libc::S_IFREG)) {
+                    cu.ensure(&op.canonical);
+                }
+            }
+        }
         if let Verdict::Deny { errno, subject } = verdict {
             let (path, canonical) = match subject {
                 Subject::Operand(i) if i < n_ops => {
