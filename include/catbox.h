@@ -147,6 +147,14 @@ typedef enum catbox_status {
    * log is truncated, so the run fails and gives no report.
    */
   CATBOX_ERR_TRACE_LOG = -14,
+  /**
+   * The root view (`catbox_config_set_image`) could not be used: the
+   * image directory is not new or empty, is not a directory or lies on a
+   * pseudo file system, or the kernel refused the user or mount namespace
+   * or the overlay filesystem (the message says which step failed and
+   * what to do). Nothing ran; what the directory held is left untouched.
+   */
+  CATBOX_ERR_IMAGE = -15,
 } catbox_status;
 
 /**
@@ -418,6 +426,33 @@ int catbox_config_set_fakeroot_state(struct catbox_config *config, const char *p
 int catbox_config_set_manifest(struct catbox_config *config, const char *file, const char *root);
 
 /**
+ * Root view: the sandboxed program sees the host's whole file tree, and its
+ * writes outside the writable paths land in the directory `dir` at the same
+ * path (`/usr/bin/hello` becomes `dir/usr/bin/hello`) instead of the host,
+ * which is never changed; from then on the program sees its own version
+ * there (and not what it removed). The writable paths stay direct: writes
+ * there hit the real files. A relative `dir` is taken against the current
+ * working directory now. Replaces an earlier image directory.
+ *
+ * `dir` must be new or empty when a run starts (a missing one is made),
+ * so each run of the config needs it emptied first (or another directory
+ * set): a run with a non-empty one fails with `CATBOX_ERR_IMAGE`, runs
+ * nothing and leaves its content untouched. After a run `dir` holds the
+ * program's files and `dir/.catbox-removed` lists the host paths it
+ * removed (one a line); the report says what was added, modified and
+ * removed (`catbox_report_has_image`, `catbox_report_image_*`).
+ *
+ * It uses a user and a mount namespace and overlay filesystems: run as
+ * root, or unprivileged where the system allows user namespaces (Linux
+ * 5.11 or later for an unprivileged overlay); otherwise the run fails with
+ * `CATBOX_ERR_IMAGE` saying what the system forbids.
+ *
+ * Errors: `CATBOX_ERR_NULL`, `CATBOX_ERR_INVALID_ARGUMENT` (an empty
+ * `dir`), `CATBOX_ERR_OS` (the working directory cannot be read).
+ */
+int catbox_config_set_image(struct catbox_config *config, const char *dir);
+
+/**
  * Call `callback(violation, user_data)` for each violation as it happens,
  * on the thread that runs the sandbox. Replaces an earlier callback; a
  * NULL `callback` removes it. `user_data` must stay valid while the config
@@ -457,7 +492,8 @@ int catbox_config_set_event_callback(struct catbox_config *config,
  * `CATBOX_ERR_OS`, `CATBOX_ERR_FAKEROOT_STATE` (the state file is corrupt
  * or unreadable: nothing ran; or it could not be saved),
  * `CATBOX_ERR_TRACE_LOG` (the run finished but its operation log is
- * incomplete: no report, the message says why and how the program ended).
+ * incomplete: no report, the message says why and how the program ended),
+ * `CATBOX_ERR_IMAGE` (the root view could not be set up: nothing ran).
  */
 int catbox_run_argv(struct catbox_config *config,
                     const char *const *argv,
@@ -475,8 +511,8 @@ int catbox_run_argv(struct catbox_config *config,
  *
  * Errors: `CATBOX_ERR_NULL`, `CATBOX_ERR_PTRACE_NOT_PERMITTED`,
  * `CATBOX_ERR_SECCOMP_NOT_PERMITTED`, `CATBOX_ERR_OS`,
- * `CATBOX_ERR_FAKEROOT_STATE`, `CATBOX_ERR_TRACE_LOG` (as for
- * `catbox_run_argv`).
+ * `CATBOX_ERR_FAKEROOT_STATE`, `CATBOX_ERR_TRACE_LOG`, `CATBOX_ERR_IMAGE`
+ * (as for `catbox_run_argv`).
  */
 int catbox_run_function(struct catbox_config *config,
                         catbox_child_function function,
@@ -554,6 +590,72 @@ size_t catbox_report_modes_len(const struct catbox_report *report);
  * range).
  */
 int catbox_report_mode(const struct catbox_report *report, size_t index, struct catbox_mode *out);
+
+/**
+ * Whether the run had a root view (`catbox_config_set_image`): then the
+ * `catbox_report_image_*` functions say what the image directory holds.
+ * False without one or if `report` is NULL.
+ */
+bool catbox_report_has_image(const struct catbox_report *report);
+
+/**
+ * The image directory of the run's root view (absolute, as the run
+ * resolved it), or NULL without a root view or if `report` is NULL. The
+ * string stays valid until `catbox_report_free(report)`.
+ */
+const char *catbox_report_image_dir(const struct catbox_report *report);
+
+/**
+ * The number of paths the run's program created that the host does not
+ * have (files, links and directories, each one listed; a directory comes
+ * before its entries); 0 without a root view or if `report` is NULL.
+ */
+size_t catbox_report_image_added_len(const struct catbox_report *report);
+
+/**
+ * Added path number `index` (from 0), as the program saw it
+ * (`"/usr/local/bin/hello"`; the file is at that path below the image
+ * directory). On success writes `*out`, a string that stays valid until
+ * `catbox_report_free(report)`.
+ *
+ * Errors: `CATBOX_ERR_NULL`, `CATBOX_ERR_INVALID_ARGUMENT` (index out of
+ * range).
+ */
+int catbox_report_image_added(const struct catbox_report *report, size_t index, const char **out);
+
+/**
+ * The number of host files the run's program changed (its version is in
+ * the image directory); 0 without a root view or if `report` is NULL.
+ */
+size_t catbox_report_image_modified_len(const struct catbox_report *report);
+
+/**
+ * Modified path number `index` (from 0), as for
+ * `catbox_report_image_added`.
+ *
+ * Errors: `CATBOX_ERR_NULL`, `CATBOX_ERR_INVALID_ARGUMENT` (index out of
+ * range).
+ */
+int catbox_report_image_modified(const struct catbox_report *report,
+                                 size_t index,
+                                 const char **out);
+
+/**
+ * The number of host paths the run's program removed (or replaced a
+ * directory at: the image then holds the new one), as listed in the image
+ * directory's `.catbox-removed`; 0 without a root view or if `report` is
+ * NULL.
+ */
+size_t catbox_report_image_removed_len(const struct catbox_report *report);
+
+/**
+ * Removed path number `index` (from 0), as for
+ * `catbox_report_image_added`.
+ *
+ * Errors: `CATBOX_ERR_NULL`, `CATBOX_ERR_INVALID_ARGUMENT` (index out of
+ * range).
+ */
+int catbox_report_image_removed(const struct catbox_report *report, size_t index, const char **out);
 
 /**
  * Free a report. `NULL` is a no-op.

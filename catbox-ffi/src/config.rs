@@ -254,17 +254,7 @@ pub extern "C" fn catbox_config_set_trace_file(config: *mut Config, path: *const
         let c = unsafe { arg_mut(config, "config") }?;
         // SAFETY: the caller passes NULL or a NUL-terminated string.
         let path = Path::new(unsafe { arg_os(path, "path") }?);
-        let path = if path.is_absolute() {
-            path.to_path_buf()
-        } else {
-            let cwd = std::env::current_dir().map_err(|e| {
-                Failure::new(
-                    Status::CatboxErrOs,
-                    format!("failed to resolve the operation log path {path:?}: {e}"),
-                )
-            })?;
-            cwd.join(path)
-        };
+        let path = absolute(path, "the operation log path")?;
         c.sandbox.trace_file(&path)?;
         c.trace = Some(path);
         c.trace_fresh = true;
@@ -338,6 +328,62 @@ pub extern "C" fn catbox_config_set_manifest(
         c.sandbox.fakeroot_manifest(file, root);
         Ok(())
     })
+}
+
+/// Root view: the sandboxed program sees the host's whole file tree, and its
+/// writes outside the writable paths land in the directory `dir` at the same
+/// path (`/usr/bin/hello` becomes `dir/usr/bin/hello`) instead of the host,
+/// which is never changed; from then on the program sees its own version
+/// there (and not what it removed). The writable paths stay direct: writes
+/// there hit the real files. A relative `dir` is taken against the current
+/// working directory now. Replaces an earlier image directory.
+///
+/// `dir` must be new or empty when a run starts (a missing one is made),
+/// so each run of the config needs it emptied first (or another directory
+/// set): a run with a non-empty one fails with `CATBOX_ERR_IMAGE`, runs
+/// nothing and leaves its content untouched. After a run `dir` holds the
+/// program's files and `dir/.catbox-removed` lists the host paths it
+/// removed (one a line); the report says what was added, modified and
+/// removed (`catbox_report_has_image`, `catbox_report_image_*`).
+///
+/// It uses a user and a mount namespace and overlay filesystems: run as
+/// root, or unprivileged where the system allows user namespaces (Linux
+/// 5.11 or later for an unprivileged overlay); otherwise the run fails with
+/// `CATBOX_ERR_IMAGE` saying what the system forbids.
+///
+/// Errors: `CATBOX_ERR_NULL`, `CATBOX_ERR_INVALID_ARGUMENT` (an empty
+/// `dir`), `CATBOX_ERR_OS` (the working directory cannot be read).
+#[no_mangle]
+pub extern "C" fn catbox_config_set_image(config: *mut Config, dir: *const c_char) -> c_int {
+    boundary(|| {
+        // SAFETY: as in catbox_config_allow_write.
+        let c = unsafe { arg_mut(config, "config") }?;
+        // SAFETY: the caller passes NULL or a NUL-terminated string.
+        let dir = Path::new(unsafe { arg_os(dir, "dir") }?);
+        if dir.as_os_str().is_empty() {
+            return Err(Failure::new(
+                Status::CatboxErrInvalidArgument,
+                "the image directory is an empty string",
+            ));
+        }
+        let dir = absolute(dir, "the image directory")?;
+        c.sandbox.image(dir);
+        Ok(())
+    })
+}
+
+/// `path` made absolute against the current working directory.
+fn absolute(path: &Path, what: &str) -> Result<PathBuf, Failure> {
+    if path.is_absolute() {
+        return Ok(path.to_path_buf());
+    }
+    let cwd = std::env::current_dir().map_err(|e| {
+        Failure::new(
+            Status::CatboxErrOs,
+            format!("failed to resolve {what} {path:?}: {e}"),
+        )
+    })?;
+    Ok(cwd.join(path))
 }
 
 /// Call `callback(violation, user_data)` for each violation as it happens,
@@ -417,7 +463,8 @@ pub extern "C" fn catbox_config_set_event_callback(
 /// `CATBOX_ERR_OS`, `CATBOX_ERR_FAKEROOT_STATE` (the state file is corrupt
 /// or unreadable: nothing ran; or it could not be saved),
 /// `CATBOX_ERR_TRACE_LOG` (the run finished but its operation log is
-/// incomplete: no report, the message says why and how the program ended).
+/// incomplete: no report, the message says why and how the program ended),
+/// `CATBOX_ERR_IMAGE` (the root view could not be set up: nothing ran).
 #[no_mangle]
 pub extern "C" fn catbox_run_argv(
     config: *mut Config,
@@ -462,8 +509,8 @@ pub extern "C" fn catbox_run_argv(
 ///
 /// Errors: `CATBOX_ERR_NULL`, `CATBOX_ERR_PTRACE_NOT_PERMITTED`,
 /// `CATBOX_ERR_SECCOMP_NOT_PERMITTED`, `CATBOX_ERR_OS`,
-/// `CATBOX_ERR_FAKEROOT_STATE`, `CATBOX_ERR_TRACE_LOG` (as for
-/// `catbox_run_argv`).
+/// `CATBOX_ERR_FAKEROOT_STATE`, `CATBOX_ERR_TRACE_LOG`, `CATBOX_ERR_IMAGE`
+/// (as for `catbox_run_argv`).
 #[no_mangle]
 pub extern "C" fn catbox_run_function(
     config: *mut Config,

@@ -47,6 +47,12 @@ pub enum Status {
     /// written completely (e.g. the disk is full): the run finished but the
     /// log is truncated, so the run fails and gives no report.
     CatboxErrTraceLog = -14,
+    /// The root view (`catbox_config_set_image`) could not be used: the
+    /// image directory is not new or empty, is not a directory or lies on a
+    /// pseudo file system, or the kernel refused the user or mount namespace
+    /// or the overlay filesystem (the message says which step failed and
+    /// what to do). Nothing ran; what the directory held is left untouched.
+    CatboxErrImage = -15,
 }
 
 /// A failed call: the status to return and the message to keep.
@@ -83,6 +89,7 @@ impl From<catbox_core::Error> for Failure {
             E::PtraceNotPermitted { .. } => Status::CatboxErrPtraceNotPermitted,
             E::SeccompNotPermitted { .. } => Status::CatboxErrSeccompNotPermitted,
             E::FakerootState { .. } => Status::CatboxErrFakerootState,
+            E::Image { .. } | E::ImageSetup { .. } => Status::CatboxErrImage,
             E::Os { .. } => Status::CatboxErrOs,
             _ => Status::CatboxErrOther,
         };

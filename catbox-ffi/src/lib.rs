@@ -135,6 +135,7 @@ pub extern "C" fn catbox_status_string(status: c_int) -> *const c_char {
             -12 => c"other error",
             -13 => c"bad fakeroot state file",
             -14 => c"operation log incomplete",
+            -15 => c"root view (image directory) failed",
             _ => c"unknown status",
         };
         Ok(s.as_ptr())

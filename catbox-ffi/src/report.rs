@@ -119,6 +119,33 @@ pub struct Report {
     ownerships: Vec<(CString, u32, u32)>,
     /// `inner.modes` with C strings, in the same (path) order.
     modes: Vec<(CString, u32)>,
+    /// `inner.image` with C strings.
+    image: Option<Image>,
+}
+
+/// The root view's part of a report, with C strings.
+#[derive(Debug)]
+struct Image {
+    dir: CString,
+    added: Vec<CString>,
+    modified: Vec<CString>,
+    removed: Vec<CString>,
+}
+
+impl Image {
+    fn new(i: &catbox_core::ImageReport) -> Image {
+        let list = |v: &[std::path::PathBuf]| {
+            v.iter()
+                .map(|p| to_cstring(p.as_os_str().as_bytes()))
+                .collect()
+        };
+        Image {
+            dir: to_cstring(i.dir.as_os_str().as_bytes()),
+            added: list(&i.added),
+            modified: list(&i.modified),
+            removed: list(&i.removed),
+        }
+    }
 }
 
 impl Report {
@@ -134,11 +161,13 @@ impl Report {
             .iter()
             .map(|(p, &m)| (to_cstring(p.as_bytes()), m))
             .collect();
+        let image = inner.image.as_ref().map(Image::new);
         Report {
             inner,
             violations,
             ownerships,
             modes,
+            image,
         }
     }
 }
@@ -309,6 +338,155 @@ pub extern "C" fn catbox_report_mode(
         };
         Ok(())
     })
+}
+
+/// Whether the run had a root view (`catbox_config_set_image`): then the
+/// `catbox_report_image_*` functions say what the image directory holds.
+/// False without one or if `report` is NULL.
+#[no_mangle]
+pub extern "C" fn catbox_report_has_image(report: *const Report) -> bool {
+    boundary_value(false, || {
+        // SAFETY: the caller passes NULL or a report from catbox_run_*.
+        let r = unsafe { arg_ref(report, "report") }?;
+        Ok(r.image.is_some())
+    })
+}
+
+/// The image directory of the run's root view (absolute, as the run
+/// resolved it), or NULL without a root view or if `report` is NULL. The
+/// string stays valid until `catbox_report_free(report)`.
+#[no_mangle]
+pub extern "C" fn catbox_report_image_dir(report: *const Report) -> *const c_char {
+    boundary_value(std::ptr::null(), || {
+        // SAFETY: the caller passes NULL or a report from catbox_run_*.
+        let r = unsafe { arg_ref(report, "report") }?;
+        Ok(r.image
+            .as_ref()
+            .map_or(std::ptr::null(), |i| i.dir.as_ptr()))
+    })
+}
+
+/// Which list of the image a getter reads.
+#[derive(Clone, Copy)]
+enum ImageList {
+    Added,
+    Modified,
+    Removed,
+}
+
+impl ImageList {
+    fn name(self) -> &'static str {
+        match self {
+            ImageList::Added => "image added",
+            ImageList::Modified => "image modified",
+            ImageList::Removed => "image removed",
+        }
+    }
+
+    fn of(self, i: &Image) -> &[CString] {
+        match self {
+            ImageList::Added => &i.added,
+            ImageList::Modified => &i.modified,
+            ImageList::Removed => &i.removed,
+        }
+    }
+}
+
+fn image_len(report: *const Report, list: ImageList) -> usize {
+    boundary_value(0, || {
+        // SAFETY: the caller passes NULL or a report from catbox_run_*.
+        let r = unsafe { arg_ref(report, "report") }?;
+        Ok(r.image.as_ref().map_or(0, |i| list.of(i).len()))
+    })
+}
+
+fn image_path(
+    report: *const Report,
+    list: ImageList,
+    index: usize,
+    out: *mut *const c_char,
+) -> c_int {
+    boundary(|| {
+        // SAFETY: the caller passes NULL or a report from catbox_run_*.
+        let r = unsafe { arg_ref(report, "report") }?;
+        let out = arg_out(out, "out")?;
+        let paths = r.image.as_ref().map_or(&[][..], |i| list.of(i));
+        let p = paths
+            .get(index)
+            .ok_or_else(|| out_of_range(list.name(), index, paths.len()))?;
+        // SAFETY: out is non-NULL and, per the contract, points to writable
+        // memory for one pointer.
+        unsafe { out.write(p.as_ptr()) };
+        Ok(())
+    })
+}
+
+/// The number of paths the run's program created that the host does not
+/// have (files, links and directories, each one listed; a directory comes
+/// before its entries); 0 without a root view or if `report` is NULL.
+#[no_mangle]
+pub extern "C" fn catbox_report_image_added_len(report: *const Report) -> usize {
+    image_len(report, ImageList::Added)
+}
+
+/// Added path number `index` (from 0), as the program saw it
+/// (`"/usr/local/bin/hello"`; the file is at that path below the image
+/// directory). On success writes `*out`, a string that stays valid until
+/// `catbox_report_free(report)`.
+///
+/// Errors: `CATBOX_ERR_NULL`, `CATBOX_ERR_INVALID_ARGUMENT` (index out of
+/// range).
+#[no_mangle]
+pub extern "C" fn catbox_report_image_added(
+    report: *const Report,
+    index: usize,
+    out: *mut *const c_char,
+) -> c_int {
+    image_path(report, ImageList::Added, index, out)
+}
+
+/// The number of host files the run's program changed (its version is in
+/// the image directory); 0 without a root view or if `report` is NULL.
+#[no_mangle]
+pub extern "C" fn catbox_report_image_modified_len(report: *const Report) -> usize {
+    image_len(report, ImageList::Modified)
+}
+
+/// Modified path number `index` (from 0), as for
+/// `catbox_report_image_added`.
+///
+/// Errors: `CATBOX_ERR_NULL`, `CATBOX_ERR_INVALID_ARGUMENT` (index out of
+/// range).
+#[no_mangle]
+pub extern "C" fn catbox_report_image_modified(
+    report: *const Report,
+    index: usize,
+    out: *mut *const c_char,
+) -> c_int {
+    image_path(report, ImageList::Modified, index, out)
+}
+
+/// The number of host paths the run's program removed (or replaced a
+/// directory at: the image then holds the new one), as listed in the image
+/// directory's `.catbox-removed`; 0 without a root view or if `report` is
+/// NULL.
+#[no_mangle]
+pub extern "C" fn catbox_report_image_removed_len(report: *const Report) -> usize {
+    image_len(report, ImageList::Removed)
+}
+
+/// Removed path number `index` (from 0), as for
+/// `catbox_report_image_added`.
+///
+/// Errors: `CATBOX_ERR_NULL`, `CATBOX_ERR_INVALID_ARGUMENT` (index out of
+/// range).
+#[no_mangle]
+pub extern "C" fn catbox_report_image_removed(
+    report: *const Report,
+    index: usize,
+    out: *mut *const c_char,
+) -> c_int {
+    image_path(report, ImageList::Removed, index, out)
 }
 
 /// Free a report. `NULL` is a no-op.

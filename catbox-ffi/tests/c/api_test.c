@@ -267,6 +267,12 @@ static void test_config_errors(void) {
     CHECK(catbox_config_set_trace_file(c, "/nonexistent-catbox-dir/log.jsonl") == CATBOX_ERR_OS);
     CHECK(error_says("operation log"));
     CHECK(access("/nonexistent-catbox-dir", F_OK) != 0);
+    CHECK(catbox_config_set_image(NULL, "/tmp/image") == CATBOX_ERR_NULL);
+    CHECK(error_says("null parameter: config"));
+    CHECK(catbox_config_set_image(c, NULL) == CATBOX_ERR_NULL);
+    CHECK(error_says("null parameter: dir"));
+    CHECK(catbox_config_set_image(c, "") == CATBOX_ERR_INVALID_ARGUMENT);
+    CHECK(error_says("empty"));
     /* On and off again: this config runs without fakeroot below. */
     CHECK(catbox_config_set_fakeroot(c, true) == CATBOX_OK);
     CHECK(catbox_config_set_fakeroot(c, false) == CATBOX_OK);
@@ -317,6 +323,17 @@ static void test_config_errors(void) {
     CHECK(error_says("null parameter: report"));
     CHECK(catbox_report_mode(NULL, 0, &m) == CATBOX_ERR_NULL);
     CHECK(o.path == NULL && m.path == NULL);
+    const char *p = NULL;
+    CHECK(!catbox_report_has_image(NULL));
+    CHECK(catbox_report_image_dir(NULL) == NULL);
+    CHECK(catbox_report_image_added_len(NULL) == 0);
+    CHECK(catbox_report_image_modified_len(NULL) == 0);
+    CHECK(catbox_report_image_removed_len(NULL) == 0);
+    CHECK(catbox_report_image_added(NULL, 0, &p) == CATBOX_ERR_NULL);
+    CHECK(error_says("null parameter: report"));
+    CHECK(catbox_report_image_modified(NULL, 0, &p) == CATBOX_ERR_NULL);
+    CHECK(catbox_report_image_removed(NULL, 0, &p) == CATBOX_ERR_NULL);
+    CHECK(p == NULL);
 
     catbox_config_free(c);
 }
@@ -362,6 +379,17 @@ static void test_run_argv(void) {
     CHECK(error_says("out of range"));
     CHECK(untouched.operation == NULL);
     CHECK(catbox_report_violation(r, 0, NULL) == CATBOX_ERR_NULL);
+
+    /* No root view: no image. */
+    const char *p = NULL;
+    CHECK(!catbox_report_has_image(r));
+    CHECK(catbox_report_image_dir(r) == NULL);
+    CHECK(catbox_report_image_added_len(r) == 0);
+    CHECK(catbox_report_image_modified_len(r) == 0);
+    CHECK(catbox_report_image_removed_len(r) == 0);
+    CHECK(catbox_report_image_added(r, 0, &p) == CATBOX_ERR_INVALID_ARGUMENT);
+    CHECK(error_says("image added index 0 out of range (the report has 0)"));
+    CHECK(p == NULL);
 
     /* The callbacks saw the same, with our user_data. */
     CHECK(seen.violations == 1);
@@ -650,6 +678,189 @@ static void test_trace(void) {
     catbox_config_free(c);
 }
 
+/* Whether the report's image list `which` (0 added, 1 modified, 2 removed)
+ * holds `path`. */
+static int image_lists(const catbox_report *r, int which, const char *path) {
+    size_t n = which == 0   ? catbox_report_image_added_len(r)
+               : which == 1 ? catbox_report_image_modified_len(r)
+                            : catbox_report_image_removed_len(r);
+    for (size_t i = 0; i < n; i++) {
+        const char *p = NULL;
+        int st = which == 0   ? catbox_report_image_added(r, i, &p)
+                 : which == 1 ? catbox_report_image_modified(r, i, &p)
+                              : catbox_report_image_removed(r, i, &p);
+        if (st != CATBOX_OK || p == NULL)
+            return 0;
+        if (strcmp(p, path) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* How many paths of the report's added list lie in or below `dir`. */
+static size_t image_added_below(const catbox_report *r, const char *dir) {
+    size_t n = 0, len = strlen(dir);
+    for (size_t i = 0; i < catbox_report_image_added_len(r); i++) {
+        const char *p = NULL;
+        if (catbox_report_image_added(r, i, &p) == CATBOX_OK && strncmp(p, dir, len) == 0 &&
+            (p[len] == '\0' || p[len] == '/'))
+            n++;
+    }
+    return n;
+}
+
+/* `file` holds exactly `text`. */
+static int holds(const char *file, const char *text) {
+    char *got = slurp(file);
+    int same = got != NULL && strcmp(got, text) == 0;
+    free(got);
+    return same;
+}
+
+/* The root view: a program writes where it may not (a new directory in
+ * /usr/local/share, a change to and a removal of files outside the writable
+ * paths); its writes land in the image directory and the host is unchanged. */
+static void test_image(void) {
+    char ro[] = "/tmp/catbox-capi-ro-XXXXXX"; /* outside the writable paths */
+    CHECK(mkdtemp(ro) != NULL);
+    char mod[64], gone[64], share[128], shared_file[160], direct[4200];
+    snprintf(mod, sizeof mod, "%s/mod", ro);
+    snprintf(gone, sizeof gone, "%s/gone", ro);
+    snprintf(share, sizeof share, "/usr/local/share/catbox-capi-%ld", (long)getpid());
+    snprintf(shared_file, sizeof shared_file, "%s/f", share);
+    snprintf(direct, sizeof direct, "%s/direct", tmpdir);
+    FILE *f = fopen(mod, "w");
+    CHECK(f != NULL && fputs("old\n", f) >= 0 && fclose(f) == 0);
+    f = fopen(gone, "w");
+    CHECK(f != NULL && fclose(f) == 0);
+    CHECK(access(share, F_OK) != 0);
+
+    /* A relative image directory is taken against the cwd of the call. */
+    char cwd[4096];
+    CHECK(getcwd(cwd, sizeof cwd) != NULL);
+    CHECK(chdir(tmpdir) == 0);
+    catbox_config *c = catbox_config_new();
+    CHECK(catbox_config_allow_write(c, tmpdir) == CATBOX_OK);
+    CHECK(catbox_config_set_image(c, "image") == CATBOX_OK);
+    CHECK(chdir(cwd) == 0);
+    char image[4200];
+    snprintf(image, sizeof image, "%s/image", tmpdir);
+
+    char script[16384];
+    snprintf(script, sizeof script,
+             "mkdir -p %s && echo hi > %s && test \"$(cat %s)\" = hi && "
+             "echo new > %s && rm %s && test ! -e %s && echo direct > %s",
+             share, shared_file, shared_file, mod, gone, gone, direct);
+    const char *argv[] = {"sh", "-c", script, NULL};
+    catbox_report *r = NULL;
+    CHECK(catbox_run_argv(c, argv, &r) == CATBOX_OK);
+    if (r == NULL) {
+        catbox_config_free(c);
+        return;
+    }
+    CHECK(catbox_report_exit_code(r) == 0);
+    CHECK(catbox_report_violations_len(r) == 0);
+    CHECK(catbox_report_has_image(r));
+    const char *dir = catbox_report_image_dir(r);
+    CHECK(dir != NULL && strcmp(dir, image) == 0);
+
+    /* The report lists each path as the program saw it. */
+    CHECK(image_lists(r, 0, share));
+    CHECK(image_lists(r, 0, shared_file));
+    /* Only these two (not counting the whole list: unprivileged, a host
+     * directory another process removes during the run is listed too). */
+    CHECK(image_added_below(r, share) == 2);
+    CHECK(image_added_below(r, ro) == 0);
+    CHECK(image_lists(r, 1, mod));
+    CHECK(catbox_report_image_modified_len(r) == 1);
+    CHECK(image_lists(r, 2, gone));
+    CHECK(catbox_report_image_removed_len(r) == 1);
+    const char *p = NULL;
+    size_t added = catbox_report_image_added_len(r);
+    CHECK(catbox_report_image_added(r, added, &p) == CATBOX_ERR_INVALID_ARGUMENT);
+    CHECK(error_says("image added index"));
+    CHECK(error_says("out of range"));
+    CHECK(catbox_report_image_modified(r, 1, &p) == CATBOX_ERR_INVALID_ARGUMENT);
+    CHECK(catbox_report_image_removed(r, 1, &p) == CATBOX_ERR_INVALID_ARGUMENT);
+    CHECK(error_says("image removed index 1 out of range"));
+    CHECK(p == NULL);
+    CHECK(catbox_report_image_added(r, 0, NULL) == CATBOX_ERR_NULL);
+    CHECK(error_says("null parameter: out"));
+
+    /* The image holds the writes at the same paths; the host is unchanged,
+     * except in the writable paths. */
+    char in_image[8400];
+    snprintf(in_image, sizeof in_image, "%s%s", image, shared_file);
+    CHECK(holds(in_image, "hi\n"));
+    snprintf(in_image, sizeof in_image, "%s%s", image, mod);
+    CHECK(holds(in_image, "new\n"));
+    snprintf(in_image, sizeof in_image, "%s/.catbox-removed", image);
+    char *removed = slurp(in_image);
+    CHECK(removed != NULL && strstr(removed, gone) != NULL);
+    free(removed);
+    CHECK(access(share, F_OK) != 0);
+    CHECK(holds(mod, "old\n"));
+    CHECK(access(gone, F_OK) == 0);
+    CHECK(holds(direct, "direct\n"));
+    catbox_report_free(r);
+
+    /* The same config again: the image directory is no longer empty. The
+     * run fails before anything runs, saying so, and the image is kept. */
+    CHECK(unlink(direct) == 0);
+    catbox_report *sentinel = (catbox_report *)&failures;
+    r = sentinel;
+    CHECK(catbox_run_argv(c, argv, &r) == CATBOX_ERR_IMAGE);
+    CHECK(error_says("not empty"));
+    CHECK(error_says(image));
+    CHECK(r == sentinel);
+    CHECK(strcmp(catbox_status_string(CATBOX_ERR_IMAGE), "root view (image directory) failed") == 0);
+    snprintf(in_image, sizeof in_image, "%s%s", image, shared_file);
+    CHECK(holds(in_image, "hi\n"));
+    CHECK(access(direct, F_OK) != 0);
+    catbox_config_free(c);
+
+    snprintf(script, sizeof script, "rm -rf '%s'", ro);
+    if (system(script) != 0)
+        fprintf(stderr, "warning: could not remove %s\n", ro);
+}
+
+/* A non-empty image directory fails the run before anything runs (so this
+ * also works under valgrind) and keeps what the directory held. */
+static void test_image_not_empty(void) {
+    char image[4200], kept[4300], marker[4200];
+    snprintf(image, sizeof image, "%s/full-image", tmpdir);
+    snprintf(kept, sizeof kept, "%s/kept", image);
+    snprintf(marker, sizeof marker, "%s/ran", tmpdir);
+    CHECK(mkdir(image, 0755) == 0);
+    FILE *f = fopen(kept, "w");
+    CHECK(f != NULL && fputs("mine\n", f) >= 0 && fclose(f) == 0);
+
+    catbox_config *c = catbox_config_new();
+    CHECK(catbox_config_allow_write(c, tmpdir) == CATBOX_OK);
+    CHECK(catbox_config_set_image(c, image) == CATBOX_OK);
+    catbox_report *sentinel = (catbox_report *)&failures;
+    catbox_report *r = sentinel;
+    char script[8300];
+    snprintf(script, sizeof script, "touch %s", marker);
+    const char *argv[] = {"sh", "-c", script, NULL};
+    CHECK(catbox_run_argv(c, argv, &r) == CATBOX_ERR_IMAGE);
+    CHECK(error_says("root view: the image directory"));
+    CHECK(error_says("is not empty"));
+    CHECK(r == sentinel);
+    CHECK(catbox_run_function(c, child_nothing, NULL, &r) == CATBOX_ERR_IMAGE);
+    CHECK(r == sentinel);
+    CHECK(access(marker, F_OK) != 0);
+    CHECK(holds(kept, "mine\n"));
+
+    /* A file is no image directory either. */
+    CHECK(catbox_config_set_image(c, kept) == CATBOX_OK);
+    CHECK(catbox_run_argv(c, argv, &r) == CATBOX_ERR_IMAGE);
+    CHECK(error_says("is not a directory"));
+    CHECK(r == sentinel);
+    CHECK(holds(kept, "mine\n"));
+    catbox_config_free(c);
+}
+
 static void test_run_under_valgrind(void) {
     struct seen seen;
     memset(&seen, 0, sizeof seen);
@@ -728,8 +939,10 @@ int main(void) {
         test_run_function();
         test_fakeroot();
         test_trace();
+        test_image();
     }
     test_bad_fakeroot_state();
+    test_image_not_empty();
     test_canonical();
 
     char cmd[8300];
