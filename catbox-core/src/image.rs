@@ -214,6 +214,8 @@ pub(crate) struct Plan {
     layers: Vec<Layer>,
     /// Directories of the upper layers made before mounting, by view path.
     skeleton: HashSet<PathBuf>,
+    /// The same, with their layers, parents first.
+    skeleton_list: Vec<(usize, PathBuf)>,
 }
 
 /// The supervisor's handles on a running view.
@@ -226,6 +228,9 @@ pub(crate) struct Handles {
     /// Each layer's overlay root, in `Plan::layers` order (keeps the
     /// overlays alive after the namespace ends, for the manifest).
     overlays: Vec<OwnedFd>,
+    /// When the view was complete (the coarse clock tmpfs stamps with): an
+    /// upper directory changed in the run has an mtime at or after it.
+    since: (i64, i64),
 }
 
 fn cs(p: impl AsRef<OsStr>) -> Result<CString> {
@@ -460,11 +465,11 @@ impl Plan {
         b.mixed(Path::new("/"))?;
         let full_map = can_map_all();
         // The skeleton goes before the mounts that use it.
-        let mut skeleton = HashSet::new();
+        let mut skeleton_list = Vec::new();
         if !full_map {
             let mut sk = Vec::new();
             for l in &b.layers {
-                skeleton_of(&l.view, l.n, &writable, &dir, &mut sk, &mut skeleton);
+                skeleton_of(&l.view, l.n, &writable, &dir, &mut sk, &mut skeleton_list);
             }
             let at = b.ops.len().min(2);
             b.ops.splice(at..at, sk);
@@ -513,7 +518,8 @@ impl Plan {
             uid,
             gid,
             layers: b.layers,
-            skeleton,
+            skeleton: skeleton_list.iter().map(|(_, p)| p.clone()).collect(),
+            skeleton_list,
         })
     }
 
@@ -565,10 +571,17 @@ impl Plan {
                     .map_err(os("open a captured directory"))?,
             );
         }
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: clock_gettime into a local timespec.
+        unsafe { libc::clock_gettime(libc::CLOCK_REALTIME_COARSE, &mut ts) };
         Ok(Handles {
             tmpfs,
             root,
             overlays,
+            since: (ts.tv_sec, ts.tv_nsec),
         })
     }
 
@@ -710,15 +723,70 @@ impl Plan {
             made: BTreeSet::new(),
             // SAFETY: geteuid has no preconditions.
             root: unsafe { libc::geteuid() } == 0,
+            skip_skeleton: false,
         };
         let tmp = format!("/proc/self/fd/{}", h.tmpfs.as_raw_fd());
+        let err = |source| Error::Os {
+            what: "copy the build's files into the image directory",
+            source,
+        };
+        // Skeleton directories are listed only if they changed in the run
+        // (the mtime of a tmpfs directory moves with each entry made,
+        // removed or renamed in it); each is visited on its own.
+        let changed = |rel: &Path| -> bool {
+            let Ok(c) = CString::new(rel.as_os_str().as_bytes()) else {
+                return true;
+            };
+            // SAFETY: fstatat into a local buffer with a valid C string.
+            let mut st: libc::stat = unsafe { std::mem::zeroed() };
+            let r = unsafe {
+                libc::fstatat(
+                    h.tmpfs.as_raw_fd(),
+                    c.as_ptr(),
+                    &mut st,
+                    libc::AT_SYMLINK_NOFOLLOW,
+                )
+            };
+            r == 0 && (st.st_mtime, st.st_mtime_nsec) >= h.since
+        };
+        c.skip_skeleton = !self.skeleton.is_empty();
         for l in &self.layers {
-            let src = PathBuf::from(format!("{tmp}/up/{}", l.n));
-            c.dir(&src, &l.view, false).map_err(|source| Error::Os {
-                what: "copy the build's files into the image directory",
-                source,
-            })?;
+            if !c.skip_skeleton || changed(Path::new(&format!("up/{}", l.n))) {
+                let src = PathBuf::from(format!("{tmp}/up/{}", l.n));
+                c.dir(&src, &l.view, false).map_err(err)?;
+            }
         }
+        let mut whole: Vec<PathBuf> = Vec::new();
+        for (n, view) in &self.skeleton_list {
+            if whole.iter().any(|w| view.starts_with(w)) {
+                continue;
+            }
+            let Some(layer) = self.layers.iter().find(|l| l.n == *n) else {
+                continue;
+            };
+            let rel = Path::new("up")
+                .join(n.to_string())
+                .join(view.strip_prefix(&layer.view).unwrap_or(view));
+            if !changed(&rel) {
+                continue;
+            }
+            let src = Path::new(&tmp).join(&rel);
+            if opaque(&src) {
+                // Removed and made again: the build's own directory.
+                if std::fs::symlink_metadata(view).is_ok() {
+                    c.report.removed.push(view.clone());
+                }
+                c.make_dirs(view, &src).map_err(err)?;
+                c.report.added.push(view.clone());
+                c.dir(&src, view, true).map_err(err)?;
+                whole.push(view.clone());
+            } else {
+                c.dir(&src, view, false).map_err(err)?;
+            }
+        }
+        c.report.added.sort();
+        c.report.modified.sort();
+        c.report.removed.sort();
         if !c.report.removed.is_empty() {
             let mut text = Vec::new();
             for p in &c.report.removed {
@@ -889,36 +957,123 @@ fn skeleton_of(
     writable: &[PathBuf],
     image: &Path,
     ops: &mut Vec<Op>,
-    made: &mut HashSet<PathBuf>,
+    made: &mut Vec<(usize, PathBuf)>,
 ) {
     if let Ok(c) = cs(format!("up/{n}")) {
         ops.push(Op::Mkdir(c, 0o755));
     }
-    let mut stack = vec![view.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in rd.flatten() {
-            if !e.file_type().is_ok_and(|t| t.is_dir()) {
+    let Ok(c) = cs(view) else { return };
+    // SAFETY: openat with a valid C string; the fd is owned below.
+    let fd = unsafe {
+        libc::openat(
+            libc::AT_FDCWD,
+            c.as_ptr(),
+            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        return;
+    }
+    // SAFETY: fd was just returned by openat and is owned by nobody else.
+    let fd = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+    let mut w = SkeletonWalk {
+        n,
+        writable,
+        image,
+        ops,
+        made,
+        buf: vec![0u8; 32 * 1024],
+        up: PathBuf::from(format!("up/{n}")),
+    };
+    w.dir(&fd, view);
+}
+
+/// The walk of [`skeleton_of`]: one open, one `fstat` and the `getdents`
+/// of each directory, relative to its parent's descriptor.
+struct SkeletonWalk<'a> {
+    n: usize,
+    writable: &'a [PathBuf],
+    image: &'a Path,
+    ops: &'a mut Vec<Op>,
+    made: &'a mut Vec<(usize, PathBuf)>,
+    buf: Vec<u8>,
+    /// `up/N/<the directory being walked, relative to the layer>`.
+    up: PathBuf,
+}
+
+impl SkeletonWalk<'_> {
+    /// The names of the subdirectories of `fd` (by `d_type`).
+    fn subdirs(&mut self, fd: &OwnedFd) -> Vec<std::ffi::OsString> {
+        let mut names = Vec::new();
+        loop {
+            // SAFETY: getdents64 writes at most buf.len() bytes into buf.
+            let got = unsafe {
+                libc::syscall(
+                    libc::SYS_getdents64,
+                    fd.as_raw_fd(),
+                    self.buf.as_mut_ptr(),
+                    self.buf.len(),
+                )
+            };
+            if got <= 0 {
+                return names;
+            }
+            let got = got as usize;
+            let mut off = 0;
+            // struct linux_dirent64: u64 ino, i64 off, u16 reclen, u8 type,
+            // then the NUL-terminated name.
+            while off + 19 <= got {
+                let reclen = u16::from_ne_bytes([self.buf[off + 16], self.buf[off + 17]]) as usize;
+                let dtype = self.buf[off + 18];
+                let end = (off + reclen).min(got);
+                let name = &self.buf[off + 19..end];
+                let name = &name[..name.iter().position(|&c| c == 0).unwrap_or(name.len())];
+                if dtype == libc::DT_DIR && name != b"." && name != b".." {
+                    names.push(OsStr::from_bytes(name).to_os_string());
+                }
+                if reclen == 0 {
+                    return names;
+                }
+                off += reclen;
+            }
+        }
+    }
+
+    fn dir(&mut self, fd: &OwnedFd, path: &Path) {
+        for name in self.subdirs(fd) {
+            let p = path.join(&name);
+            if p == self.image || self.writable.iter().any(|w| p.starts_with(w)) {
                 continue;
             }
-            let p = e.path();
-            if writable.iter().any(|w| p.starts_with(w)) || p == image {
+            let Ok(c) = CString::new(name.as_bytes()) else {
                 continue;
-            }
-            let Ok(md) = e.metadata() else { continue };
+            };
+            // SAFETY: openat relative to a live fd with a valid C string.
+            let child = unsafe {
+                libc::openat(
+                    fd.as_raw_fd(),
+                    c.as_ptr(),
+                    libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+                )
+            };
             // A directory the caller cannot list stays the host's.
-            if std::fs::read_dir(&p).is_err() {
+            if child < 0 {
                 continue;
             }
-            let rel = p.strip_prefix(view).unwrap_or(&p);
-            let up = Path::new("up").join(n.to_string()).join(rel);
-            if let Ok(c) = cs(&up) {
-                ops.push(Op::Mkdir(c, md.mode() & 0o7777));
-                made.insert(p.clone());
-                stack.push(p);
+            // SAFETY: child was just returned by openat and is owned by nobody else.
+            let child = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(child) };
+            // SAFETY: fstat into a local buffer on a live fd.
+            let mut st: libc::stat = unsafe { std::mem::zeroed() };
+            if unsafe { libc::fstat(child.as_raw_fd(), &mut st) } != 0 {
+                continue;
             }
+            self.up.push(&name);
+            if let Ok(up) = cs(&self.up) {
+                self.ops.push(Op::Mkdir(up, st.st_mode & 0o7777));
+                self.made.push((self.n, p.clone()));
+                self.dir(&child, &p);
+            }
+            self.up.pop();
         }
     }
 }
@@ -950,6 +1105,8 @@ struct Collector<'a> {
     /// Image directories made so far (by view path).
     made: BTreeSet<PathBuf>,
     root: bool,
+    /// Skeleton directories are visited on their own, not from their parent.
+    skip_skeleton: bool,
 }
 
 fn is_whiteout(md: &std::fs::Metadata) -> bool {
@@ -1032,6 +1189,9 @@ impl Collector<'_> {
                 continue;
             }
             if md.is_dir() {
+                if !new && self.skip_skeleton && self.plan.skeleton.contains(&v) {
+                    continue;
+                }
                 let replaced = !new && host.is_some() && opaque(&s);
                 // A skeleton directory whose host original went away during
                 // the run is still no directory of the build's.
