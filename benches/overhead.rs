@@ -10,7 +10,7 @@
 //! * `CATBOX_BENCH_ONLY`: a comma-separated subset of the workloads
 //!   `hello,zlib,lua,ro,wo,spawn,startup,memory` (default: all);
 //! * `CATBOX_BENCH_TOOLS`: a comma-separated subset of the rows run on the
-//!   builds, `catbox,collect-only,catbox-fakeroot,trace,hardened,strace,
+//!   builds, `catbox,collect-only,catbox-fakeroot,trace,hardened,image,strace,
 //!   fakeroot,proot,bwrap` (default: all; the loops always run `catbox`);
 //! * `CATBOX_BENCH_MEMORY` (default `1000,5000`): the process counts of the
 //!   supervisor-memory runs;
@@ -41,7 +41,9 @@
 //!   `make -j2 linux`); sandboxed with `-w <tree> -w /tmp`. A build whose
 //!   download or native run fails is skipped with a message.
 //!   Rows: `catbox` (enforce), `catbox --collect-only`, `catbox --fakeroot`,
-//!   `catbox --trace FILE`, `catbox --hardened`, and where installed
+//!   `catbox --trace FILE`, `catbox --hardened`, `catbox --image DIR` (the
+//!   root view; the build's own tree is writable, so this measures the
+//!   namespace, the overlays and, unprivileged, the skeleton), and where installed
 //!   `strace -f -o /dev/null`, `fakeroot`, `proot -0` (Debian package
 //!   `proot`), `bwrap --dev-bind / /` (package `bubblewrap`);
 //! * `ro`/`wo`: 100,000 read-only opens / 20,000 write-opens
@@ -125,6 +127,7 @@ enum Tool {
     CatboxFakeroot,
     Trace,
     Hardened,
+    Image,
     Strace,
     Fakeroot,
     Proot,
@@ -132,12 +135,13 @@ enum Tool {
 }
 
 impl Tool {
-    const ALL: [Tool; 9] = [
+    const ALL: [Tool; 10] = [
         Tool::Catbox,
         Tool::CollectOnly,
         Tool::CatboxFakeroot,
         Tool::Trace,
         Tool::Hardened,
+        Tool::Image,
         Tool::Strace,
         Tool::Fakeroot,
         Tool::Proot,
@@ -152,6 +156,7 @@ impl Tool {
             Tool::CatboxFakeroot => "catbox-fakeroot",
             Tool::Trace => "trace",
             Tool::Hardened => "hardened",
+            Tool::Image => "image",
             Tool::Strace => "strace",
             Tool::Fakeroot => "fakeroot",
             Tool::Proot => "proot",
@@ -167,6 +172,7 @@ impl Tool {
             Tool::CatboxFakeroot => "catbox --fakeroot",
             Tool::Trace => "catbox --trace FILE",
             Tool::Hardened => "catbox --hardened",
+            Tool::Image => "catbox --image DIR",
             Tool::Strace => "strace -f -o /dev/null",
             Tool::Fakeroot => "fakeroot",
             Tool::Proot => "proot -0",
@@ -177,7 +183,12 @@ impl Tool {
     fn is_catbox(self) -> bool {
         matches!(
             self,
-            Tool::Catbox | Tool::CollectOnly | Tool::CatboxFakeroot | Tool::Trace | Tool::Hardened
+            Tool::Catbox
+                | Tool::CollectOnly
+                | Tool::CatboxFakeroot
+                | Tool::Trace
+                | Tool::Hardened
+                | Tool::Image
         )
     }
 
@@ -650,6 +661,12 @@ fn command(tool: Option<Tool>, p: &Prepared, s: &Settings, report: &Path, trace:
                 }
                 Tool::Hardened => {
                     cmd.arg("--hardened");
+                }
+                Tool::Image => {
+                    // A new, empty image directory each run.
+                    let image = s.work.join("image");
+                    let _ = std::fs::remove_dir_all(&image);
+                    cmd.arg("--image").arg(image);
                 }
                 _ => {}
             }
