@@ -17,7 +17,7 @@ mod common;
 
 use common::bounded::{kill_group, lossy, run_bounded, Raw};
 
-use common::{c_program, catbox_bin, listing, Dirs, Run};
+use common::{c_program, catbox_bin, listing, sb_opts, Dirs, Run};
 use std::ffi::OsStr;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -1175,4 +1175,115 @@ fn hardened_c19_denied_calls_are_eacces() {
     assert_eq!(run.status, 0, "{}", run.describe());
     run.assert_no_violations();
     assert!(dirs.allowed.join("z/f").is_file());
+}
+
+// ---------------------------------------------------------------------------
+// The root view (`--image`): the overlays keep captured writes off the host;
+// what is bound into the view as it is stays judged by the tracer.
+
+fn image_opts(dirs: &Dirs) -> Vec<String> {
+    vec!["--image".into(), s(&dirs.root.join("image"))]
+}
+
+/// Writes into captured directories land in the image, never the host;
+/// writes into what is bound as it is (a new file directly in `/`,
+/// `/proc/sys`, a symlink made in the view that points there) are violations.
+#[test]
+fn image_view_writes_never_reach_the_host() {
+    let dirs = Dirs::new("esc-image");
+    let existing = mount_fixture(&dirs);
+    let before = listing(&dirs.out);
+    let name = format!("catbox-escape-{}", std::process::id());
+    let run = sb_opts(
+        &dirs,
+        &image_opts(&dirs),
+        &[
+            "sh",
+            "-c",
+            r#"echo pwned > "$0/existing"; echo pwned > "$0/new"; echo x > "/$1";
+               echo 1 > "/proc/sys/kernel/$1"; ln -s /proc/sys/kernel/ostype "/usr/local/$1";
+               echo x > "/usr/local/$1"; true"#,
+            &s(&dirs.out),
+            &name,
+        ],
+    );
+    assert_eq!(
+        std::fs::read(&existing).unwrap(),
+        b"orig\n",
+        "{}",
+        run.describe()
+    );
+    assert_unchanged(&dirs.out, &before, &run);
+    assert!(!Path::new("/").join(&name).exists(), "{}", run.describe());
+    assert!(
+        !Path::new("/usr/local").join(&name).exists(),
+        "{}",
+        run.describe()
+    );
+    let image_out = dirs
+        .root
+        .join("image")
+        .join(dirs.out.strip_prefix("/").unwrap());
+    assert_eq!(
+        std::fs::read(image_out.join("existing")).unwrap(),
+        b"pwned\n",
+        "{}",
+        run.describe()
+    );
+    let canon: Vec<String> = run.tuples().into_iter().map(|t| t.2).collect();
+    for want in [
+        format!("/{name}"),
+        format!("/proc/sys/kernel/{name}"),
+        "/proc/sys/kernel/ostype".to_string(),
+    ] {
+        assert!(
+            canon.contains(&want),
+            "no violation for {want}: {}",
+            run.describe()
+        );
+    }
+    assert_all_eacces(&run);
+}
+
+/// The build may call mount(2) in its namespace (as root it has the
+/// capabilities there): binding a tree that is not captured (`/dev/shm`, the
+/// host's own) over a captured path is a violation, so a write there still
+/// lands in the image; unmounting a captured directory only shows the
+/// view's empty mount point, never the host's directory.
+#[test]
+fn image_view_bind_mount_and_umount_change_nothing_outside() {
+    let dirs = Dirs::new("esc-image-mnt");
+    let name = format!("catbox-escape-mnt-{}", std::process::id());
+    let shm = Path::new("/dev/shm");
+    let run = sb_opts(
+        &dirs,
+        &image_opts(&dirs),
+        &[
+            "sh",
+            "-c",
+            r#"mkdir -p "/usr/local/$0" && mount --bind /dev/shm "/usr/local/$0";
+               echo pwned > "/usr/local/$0/$0"; umount -l /usr 2>/dev/null;
+               echo pwned > "/usr/$0" 2>/dev/null; true"#,
+            &name,
+        ],
+    );
+    assert!(!shm.join(&name).exists(), "{}", run.describe());
+    assert!(
+        !Path::new("/usr").join(&name).exists(),
+        "{}",
+        run.describe()
+    );
+    assert!(
+        run.tuples()
+            .iter()
+            .any(|t| t.0 == "mount" && t.2 == "/dev/shm"),
+        "the bind of /dev/shm was not judged: {}",
+        run.describe()
+    );
+    let image = dirs.root.join("image");
+    assert!(
+        image.join("usr/local").join(&name).join(&name).exists(),
+        "the write did not land in the image: {}",
+        run.describe()
+    );
 }

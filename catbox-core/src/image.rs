@@ -1068,6 +1068,12 @@ impl SkeletonWalk<'_> {
                 continue;
             }
             self.up.push(&name);
+            // Deeper than a path can name (the child makes the skeleton by
+            // path): left to the overlay, like a directory we cannot list.
+            if self.up.as_os_str().len() >= libc::PATH_MAX as usize - 1 {
+                self.up.pop();
+                continue;
+            }
             if let Ok(up) = cs(&self.up) {
                 self.ops.push(Op::Mkdir(up, st.st_mode & 0o7777));
                 self.made.push((self.n, p.clone()));
