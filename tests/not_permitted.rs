@@ -46,6 +46,44 @@ fn seccomp_not_permitted_is_a_clear_error() {
     assert!(!marker.exists(), "the command must not run unsandboxed");
 }
 
+/// Where user namespaces are not permitted, the root view says which step
+/// failed and what to check, exits 125, runs nothing and leaves the image
+/// directory as it was.
+#[test]
+fn root_view_without_user_namespaces_is_a_clear_error() {
+    let d = Dirs::new("nouserns");
+    let marker = d.out.join("ran");
+    let image = d.root.join("image");
+    let out = Command::new(c_program("deny_syscall"))
+        .arg("unshare")
+        .arg(catbox_bin())
+        .arg("--image")
+        .arg(&image)
+        .arg("--")
+        .arg("sh")
+        .arg("-c")
+        .arg(format!("echo ran > '{}'", marker.display()))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(125), "{err}");
+    assert!(
+        err.contains("root view: failed to enter a new user and mount namespace"),
+        "{err}"
+    );
+    assert!(
+        err.contains("max_user_namespaces"),
+        "says what to check: {err}"
+    );
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(!marker.exists(), "the command must not run");
+    assert_eq!(
+        std::fs::read_dir(&image).map(|d| d.count()).unwrap_or(0),
+        0,
+        "the image directory stays empty"
+    );
+}
+
 #[test]
 fn catbox_inside_catbox_cannot_attach() {
     // The outer sandbox denies PTRACE_SEIZE, so the inner catbox reports

@@ -1,6 +1,7 @@
 /* Run a command with one system call made to fail with EPERM by a seccomp
  * filter, to show how catbox reports a system where ptrace or seccomp is not
- * permitted:  deny_syscall ptrace|seccomp COMMAND [ARG...] */
+ * permitted, or user namespaces are not (unshare):
+ *   deny_syscall ptrace|seccomp|unshare COMMAND [ARG...] */
 #include <errno.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -12,8 +13,10 @@
 #include <unistd.h>
 
 int main(int argc, char **argv) {
-    if (argc < 3) { fprintf(stderr, "usage: %s ptrace|seccomp CMD...\n", argv[0]); return 2; }
-    unsigned nr = strcmp(argv[1], "ptrace") == 0 ? SYS_ptrace : SYS_seccomp;
+    if (argc < 3) { fprintf(stderr, "usage: %s ptrace|seccomp|unshare CMD...\n", argv[0]); return 2; }
+    unsigned nr = strcmp(argv[1], "ptrace") == 0    ? SYS_ptrace
+                  : strcmp(argv[1], "unshare") == 0 ? SYS_unshare
+                                                    : SYS_seccomp;
     struct sock_filter f[] = {
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr, 0, 1),
