@@ -9,9 +9,9 @@
 
 mod common;
 
-use common::bounded::{drain, kill_group, lossy, run_bounded, with_report, Raw, LIMIT};
+use common::bounded::{drain, kill_group, lossy, run_bounded, Raw, LIMIT};
 
-use common::{c_program, catbox_bin, listing, Dirs, Run};
+use common::{assert_empty, c_program, catbox_bin, listing, s, Dirs, Run};
 use std::ffi::OsStr;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
@@ -22,22 +22,9 @@ use std::time::{Duration, Instant};
 // ---------------------------------------------------------------------------
 // bounded runs
 
-/// `sb` of cases.md with extra options, bounded: `catbox -w ALLOWED --report R
-/// OPTS -- ARGS`, from cwd "/".
+/// [`common::bounded::sbt`] without the time.
 fn sbt<S: AsRef<OsStr>>(dirs: &Dirs, opts: &[&str], args: &[S]) -> Run {
-    let report = dirs.report_path();
-    let _ = std::fs::remove_file(&report);
-    let mut cmd = Command::new(catbox_bin());
-    cmd.arg("-w")
-        .arg(&dirs.allowed)
-        .arg("--report")
-        .arg(&report)
-        .args(opts)
-        .arg("--")
-        .args(args)
-        .current_dir("/");
-    let raw = run_bounded(cmd, LIMIT);
-    with_report(raw, &report)
+    common::bounded::sbt(dirs, opts, args).0
 }
 
 /// `catbox ARGS` exactly, bounded, run in `cwd`; no report is read.
@@ -45,20 +32,6 @@ fn catbox_in<S: AsRef<OsStr>>(cwd: &Path, args: &[S]) -> Raw {
     let mut cmd = Command::new(catbox_bin());
     cmd.args(args).current_dir(cwd);
     run_bounded(cmd, LIMIT)
-}
-
-fn s(p: &Path) -> String {
-    p.to_str().expect("utf-8 path").to_string()
-}
-
-fn assert_empty(dir: &Path, run: &Run) {
-    let l = listing(dir);
-    assert!(
-        l.is_empty(),
-        "{} should be unchanged but has {l:?}; {}",
-        dir.display(),
-        run.describe()
-    );
 }
 
 // ---------------------------------------------------------------------------

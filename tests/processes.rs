@@ -10,56 +10,23 @@ mod common;
 
 use common::bounded::{kill_group, lossy, run_bounded, with_report, LIMIT};
 
-use common::{c_program, catbox_bin, listing, Dirs, Run};
+use common::bounded::sbt;
+use common::{assert_empty, c_program, catbox_bin, listing, s, Dirs, Run};
 use std::collections::BTreeSet;
 use std::ffi::OsStr;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 // ---------------------------------------------------------------------------
 // bounded runs
 
-/// `sb` of cases.md with extra options, bounded: `catbox -w ALLOWED --report R
-/// OPTS -- ARGS`, from cwd "/". Returns the run and how long catbox took.
-fn sbt<S: AsRef<OsStr>>(dirs: &Dirs, opts: &[&str], args: &[S]) -> (Run, Duration) {
-    let report = dirs.report_path();
-    let _ = std::fs::remove_file(&report);
-    let mut cmd = Command::new(catbox_bin());
-    cmd.arg("-w")
-        .arg(&dirs.allowed)
-        .arg("--report")
-        .arg(&report)
-        .args(opts)
-        .arg("--")
-        .args(args)
-        .current_dir("/");
-    let raw = run_bounded(cmd, LIMIT);
-    let elapsed = raw.elapsed;
-    (with_report(raw, &report), elapsed)
-}
-
 fn sb<S: AsRef<OsStr>>(dirs: &Dirs, args: &[S]) -> Run {
     sbt(dirs, &[], args).0
 }
 
-fn s(p: &Path) -> String {
-    p.to_str().expect("utf-8 path").to_string()
-}
-
 fn denied(op: &str, path: &str, canonical: &str) -> (String, String, String, String) {
     (op.into(), path.into(), canonical.into(), "EACCES".into())
-}
-
-fn assert_empty(dir: &Path, run: &Run) {
-    let l = listing(dir);
-    assert!(
-        l.is_empty(),
-        "{} should be unchanged but has {l:?}; {}",
-        dir.display(),
-        run.describe()
-    );
 }
 
 // ---------------------------------------------------------------------------

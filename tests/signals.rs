@@ -10,13 +10,13 @@
 
 mod common;
 
-use common::bounded::{drain, kill_group, lossy, run_bounded, with_report, Raw, LIMIT};
+use common::bounded::{drain, kill_group, lossy, with_report, Raw, LIMIT};
 
-use common::{catbox_bin, listing, Dirs, Run};
+use common::bounded::sbt;
+use common::{assert_empty, catbox_bin, s, Dirs, Run};
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{channel, Receiver};
 use std::time::{Duration, Instant};
@@ -24,41 +24,8 @@ use std::time::{Duration, Instant};
 // ---------------------------------------------------------------------------
 // bounded runs
 
-/// `sb` of cases.md with extra options, bounded: `catbox -w ALLOWED --report R
-/// OPTS -- ARGS`, from cwd "/". Returns the run and how long catbox took.
-fn sbt<S: AsRef<OsStr>>(dirs: &Dirs, opts: &[&str], args: &[S]) -> (Run, Duration) {
-    let report = dirs.report_path();
-    let _ = std::fs::remove_file(&report);
-    let mut cmd = Command::new(catbox_bin());
-    cmd.arg("-w")
-        .arg(&dirs.allowed)
-        .arg("--report")
-        .arg(&report)
-        .args(opts)
-        .arg("--")
-        .args(args)
-        .current_dir("/");
-    let raw = run_bounded(cmd, LIMIT);
-    let elapsed = raw.elapsed;
-    (with_report(raw, &report), elapsed)
-}
-
 fn sb<S: AsRef<OsStr>>(dirs: &Dirs, args: &[S]) -> Run {
     sbt(dirs, &[], args).0
-}
-
-fn s(p: &Path) -> String {
-    p.to_str().expect("utf-8 path").to_string()
-}
-
-fn assert_empty(dir: &Path, run: &Run) {
-    let l = listing(dir);
-    assert!(
-        l.is_empty(),
-        "{} should be unchanged but has {l:?}; {}",
-        dir.display(),
-        run.describe()
-    );
 }
 
 /// The state letter of /proc/PID/stat ("R", "S", "T", "t", ...).

@@ -9,7 +9,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{channel, Receiver};
 use std::time::{Duration, Instant};
 
-use super::Run;
+use super::{catbox_bin, Dirs, Run};
+use std::ffi::OsStr;
 
 /// Longest any single run may take before the test fails.
 pub const LIMIT: Duration = Duration::from_secs(30);
@@ -118,4 +119,24 @@ pub fn with_report(raw: Raw, report: &Path) -> Run {
         stderr,
         report,
     }
+}
+
+/// `sb` of cases.md with extra options, bounded by [`LIMIT`]: `catbox -w
+/// ALLOWED --report R OPTS -- ARGS`, from cwd "/". Returns the run and how
+/// long catbox took.
+pub fn sbt<S: AsRef<OsStr>>(dirs: &Dirs, opts: &[&str], args: &[S]) -> (Run, Duration) {
+    let report = dirs.report_path();
+    let _ = std::fs::remove_file(&report);
+    let mut cmd = Command::new(catbox_bin());
+    cmd.arg("-w")
+        .arg(&dirs.allowed)
+        .arg("--report")
+        .arg(&report)
+        .args(opts)
+        .arg("--")
+        .args(args)
+        .current_dir("/");
+    let raw = run_bounded(cmd, LIMIT);
+    let elapsed = raw.elapsed;
+    (with_report(raw, &report), elapsed)
 }

@@ -66,6 +66,22 @@ fn unique() -> u64 {
     N.fetch_add(1, Ordering::SeqCst)
 }
 
+/// A path as a `String` (test paths are UTF-8).
+pub fn s(p: &Path) -> String {
+    p.to_str().expect("utf-8 path").to_string()
+}
+
+/// Fail unless `dir` is empty (nothing got written there).
+pub fn assert_empty(dir: &Path, run: &Run) {
+    let l = listing(dir);
+    assert!(
+        l.is_empty(),
+        "{} should be unchanged but has {l:?}; {}",
+        dir.display(),
+        run.describe()
+    );
+}
+
 /// The result of one sandboxed run.
 pub struct Run {
     pub status: i32,
