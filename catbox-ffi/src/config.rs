@@ -334,9 +334,11 @@ pub extern "C" fn catbox_config_set_manifest(
 /// writes outside the writable paths land in the directory `dir` at the same
 /// path (`/usr/bin/hello` becomes `dir/usr/bin/hello`) instead of the host,
 /// which is never changed; from then on the program sees its own version
-/// there (and not what it removed). The writable paths stay direct: writes
-/// there hit the real files. A relative `dir` is taken against the current
-/// working directory now. Replaces an earlier image directory.
+/// there (and not what it removed). The paths given with
+/// `catbox_config_allow_write` stay direct: writes there hit the real files.
+/// (What only a prefix or regular expression rule allows is written, but
+/// into the image like the rest.) A relative `dir` is taken against the
+/// current working directory now. Replaces an earlier image directory.
 ///
 /// `dir` must be new or empty when a run starts (a missing one is made),
 /// so each run of the config needs it emptied first (or another directory
