@@ -19,7 +19,8 @@ Writes outside the writable paths fail with ``EACCES`` (or, with
 ``fakeroot=True`` records ``chown`` and device nodes instead of performing
 them (``ret.ownerships``, ``ret.modes``) while the function sees itself as
 root; ``trace=PATH`` writes the operation log (JSON Lines) of everything it
-read, wrote and ran.
+read, wrote and ran; ``image=DIR`` shows it the host's whole tree and puts
+its writes outside the writable paths into DIR instead (``ret.image``).
 """
 
 import collections
@@ -38,14 +39,21 @@ __all__ = [
     "has_pcre",
     "CatboxRet",
     "Violation",
+    "Image",
     "FakerootStateError",
     "TraceLogError",
+    "ImageError",
 ]
 
 #: A violation with every detail the library records (``.records``).
 Violation = collections.namedtuple(
     "Violation", ["operation", "path", "canonical", "pid", "errno"]
 )
+
+#: What the image directory holds after a run with ``image=``: ``dir`` (the
+#: directory, absolute) and the lists ``added``, ``modified`` and ``removed``
+#: of paths as the function saw them (``/usr/local/bin/hello``).
+Image = collections.namedtuple("Image", ["dir", "added", "modified", "removed"])
 
 _EVENT_HOOKS = ("child_initialized", "child_died_unexpectedly")
 
@@ -58,6 +66,13 @@ class FakerootStateError(OSError):
 class TraceLogError(OSError):
     """The operation log (``trace=``) could not be written completely: the
     function ran, but the log is truncated, so there is no result."""
+
+
+class ImageError(OSError):
+    """The root view (``image=``) could not be set up: the image directory
+    is not new or empty (its content is left untouched), or the system
+    refused the user or mount namespace or the overlay filesystem. The
+    function did not run."""
 
 
 class CatboxRet(object):
@@ -74,6 +89,8 @@ class CatboxRet(object):
     was changed or that was made as a device node; else empty.
     ``signal``: the signal that killed the child, or None.
     ``records``: :class:`Violation` tuples with the pid and errno name too.
+    ``image``: with ``image=``, an :class:`Image` (``dir``, ``added``,
+    ``modified``, ``removed``) of what the image directory holds; else None.
     """
 
     def __init__(self):
@@ -83,6 +100,7 @@ class CatboxRet(object):
         self.records = []
         self.ownerships = {}
         self.modes = {}
+        self.image = None
 
     def __repr__(self):
         return "<CatboxRet code=%r violations=%d>" % (self.code, len(self.violations))
@@ -122,6 +140,8 @@ def _check(status, what):
         raise FakerootStateError(msg)
     if status == _ffi.CATBOX_ERR_TRACE_LOG:
         raise TraceLogError(msg)
+    if status == _ffi.CATBOX_ERR_IMAGE:
+        raise ImageError(msg)
     raise OSError(msg)
 
 
@@ -145,6 +165,29 @@ def _fakeroot_results(lib, report):
         _check(lib.catbox_report_mode(report, i, ctypes.byref(m)), "modes")
         modes[_fsdecode(m.path)] = m.mode
     return ownerships, modes
+
+
+def _image_result(lib, report):
+    """The report's image, as an :class:`Image`, or None."""
+    if not lib.catbox_report_has_image(report):
+        return None
+
+    def paths(what):
+        length = getattr(lib, "catbox_report_image_%s_len" % what)
+        get = getattr(lib, "catbox_report_image_%s" % what)
+        out = []
+        p = ctypes.c_char_p()
+        for i in range(length(report)):
+            _check(get(report, i, ctypes.byref(p)), "image %s" % what)
+            out.append(_fsdecode(p.value))
+        return out
+
+    return Image(
+        _fsdecode(lib.catbox_report_image_dir(report)),
+        paths("added"),
+        paths("modified"),
+        paths("removed"),
+    )
 
 
 def _exit_code(code):
@@ -187,7 +230,7 @@ _after_fork_child = _pyapi("PyOS_AfterFork_Child")
 
 def run(function, writable_paths=None, network=True, collect_only=False,
         logger=None, event_hooks=None, args=(), fakeroot=False,
-        fakeroot_state=None, trace=None, manifest=None):
+        fakeroot_state=None, trace=None, manifest=None, image=None):
     """Run ``function(*args)`` in a forked, sandboxed child.
 
     writable_paths: absolute paths whose string prefixes are writable
@@ -220,6 +263,18 @@ def run(function, writable_paths=None, network=True, collect_only=False,
     manifest: a ``(file, root)`` pair (implies ``fakeroot``): at the end,
         an mtree(5) manifest of the tree ``root`` with the faked owners,
         modes and devices is written to ``file``, for ``bsdtar``.
+    image: a directory (the root view): the function sees the host's whole
+        file tree, and its writes outside the writable paths land in this
+        directory at the same path (``/usr/bin/hello`` becomes
+        ``DIR/usr/bin/hello``) instead of the host, which is never changed.
+        The writable paths stay direct, as directories: ``/tmp/a`` is direct
+        for ``/tmp/a`` and below it, while ``/tmp/ab``, which its prefix
+        also allows, is captured like the rest, and so are the paths a
+        ``~`` regular expression allows. The directory must be new or empty
+        (a relative one is taken against the current directory); else
+        :class:`ImageError` is raised, the function does not run and the
+        directory is left as it is. ``ret.image`` lists what was added,
+        modified and removed; ``DIR/.catbox-removed`` lists the removals.
 
     Returns a :class:`CatboxRet`.
     """
@@ -258,6 +313,7 @@ def run(function, writable_paths=None, network=True, collect_only=False,
             raise TypeError("manifest should be a (file, root) pair of paths")
         manifest = (_path_arg(manifest[0], "manifest file"),
                     _path_arg(manifest[1], "manifest root"))
+    image_dir = _path_arg(image, "image") if image is not None else None
 
     ret = CatboxRet()
     failures = []  # exceptions raised by callbacks in this process
@@ -336,6 +392,13 @@ def run(function, writable_paths=None, network=True, collect_only=False,
             else:
                 _check(lib.catbox_config_allow_write_prefix(config, p),
                        "invalid writable path %r" % (os.fsdecode(p),))
+                if image_dir is not None:
+                    # The root view binds only subtree rules over the view
+                    # (a string prefix names no directory to bind): the
+                    # subtree at the prefix, a subset of what it allows,
+                    # makes the writable directory direct.
+                    _check(lib.catbox_config_allow_write(config, p.rstrip(b"/") or b"/"),
+                           "invalid writable path %r" % (os.fsdecode(p),))
         mode = _ffi.CATBOX_NETWORK_ALLOWED if network else _ffi.CATBOX_NETWORK_STRICT
         _check(lib.catbox_config_set_network(config, mode), "network")
         _check(lib.catbox_config_set_collect_only(config, bool(collect_only)), "collect_only")
@@ -348,6 +411,9 @@ def run(function, writable_paths=None, network=True, collect_only=False,
         if trace_path is not None:
             _check(lib.catbox_config_set_trace_file(config, trace_path),
                    "trace %r" % (os.fsdecode(trace_path),))
+        if image_dir is not None:
+            _check(lib.catbox_config_set_image(config, image_dir),
+                   "image %r" % (os.fsdecode(image_dir),))
         _check(lib.catbox_config_set_violation_callback(config, violation_cb, None), "logger")
         _check(lib.catbox_config_set_event_callback(config, event_cb, None), "event_hooks")
         _flush()  # or the child would print the parent's buffered output again
@@ -363,6 +429,7 @@ def run(function, writable_paths=None, network=True, collect_only=False,
             code = lib.catbox_report_exit_code(report)
             sig = lib.catbox_report_signal(report)
             ret.ownerships, ret.modes = _fakeroot_results(lib, report)
+            ret.image = _image_result(lib, report)
         finally:
             lib.catbox_report_free(report)
     finally:

@@ -27,6 +27,7 @@ CATBOX_ERR_PANIC = -11
 CATBOX_ERR_OTHER = -12
 CATBOX_ERR_FAKEROOT_STATE = -13
 CATBOX_ERR_TRACE_LOG = -14
+CATBOX_ERR_IMAGE = -15
 
 CATBOX_NETWORK_ALLOWED = 0
 CATBOX_NETWORK_DENIED = 1
@@ -162,6 +163,15 @@ def _declare(l):
         "catbox_report_ownership": (c_int, [_report_p, c_size_t, ctypes.POINTER(COwnership)]),
         "catbox_report_modes_len": (c_size_t, [_report_p]),
         "catbox_report_mode": (c_int, [_report_p, c_size_t, ctypes.POINTER(CMode)]),
+        "catbox_config_set_image": (c_int, [_config_p, c_char_p]),
+        "catbox_report_has_image": (c_bool, [_report_p]),
+        "catbox_report_image_dir": (c_char_p, [_report_p]),
+        "catbox_report_image_added_len": (c_size_t, [_report_p]),
+        "catbox_report_image_added": (c_int, [_report_p, c_size_t, ctypes.POINTER(c_char_p)]),
+        "catbox_report_image_modified_len": (c_size_t, [_report_p]),
+        "catbox_report_image_modified": (c_int, [_report_p, c_size_t, ctypes.POINTER(c_char_p)]),
+        "catbox_report_image_removed_len": (c_size_t, [_report_p]),
+        "catbox_report_image_removed": (c_int, [_report_p, c_size_t, ctypes.POINTER(c_char_p)]),
         "catbox_report_free": (None, [_report_p]),
     }
     for name, (restype, argtypes) in sig.items():
