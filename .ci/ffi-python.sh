@@ -8,7 +8,8 @@
 # Stages: packages; the header is up to date (pinned cbindgen); exported
 # symbols are catbox_* only and cover the header; the C tests (native, ASan,
 # valgrind); install into a prefix and build the C example with pkg-config
-# and -Wall -Wextra -Werror (shared and static); pip install the Python
+# and -Wall -Wextra -Werror (shared and static), run it with and without
+# --image (the root view); pip install the Python
 # package into a venv and run pytest; GNU hello's `make install` under the C
 # example and the `catbox` command give the same violations (skipped, saying
 # so, when the source cannot be downloaded).
@@ -99,14 +100,29 @@ for exe in sandbox sandbox-static; do
     grep -q '^catbox: violation: open[a-z]* "/etc/catbox-ci-denied" -> "/etc/catbox-ci-denied" (pid [0-9]*, EACCES)$' \
         "$work/$exe.err" || { echo "FAIL: $exe did not print the violation" >&2; exit 1; }
     [ -f "$work/w/ok" ] && [ ! -e /etc/catbox-ci-denied ] || { echo "FAIL: $exe writes" >&2; exit 1; }
-    rm -rf "$work/w"
+    # The root view: a write outside the writable directory lands in the
+    # image directory, not on the host.
+    share=/usr/local/share/catbox-ci-$exe-$$
+    mkdir -p "$work/w"
+    set +e
+    "$work/$exe" --image "$work/img" "$work/w" \
+        sh -c "mkdir -p $share && echo hi > $share/f && echo ok > $work/w/direct" 2>"$work/$exe.err"
+    st=$?
+    set -e
+    cat "$work/$exe.err"
+    [ "$st" -eq 0 ] || { echo "FAIL: $exe --image exited $st, expected 0" >&2; exit 1; }
+    grep -qx "catbox: image $work/img: 2 added, 0 modified, 0 removed" "$work/$exe.err" ||
+        { echo "FAIL: $exe --image did not report the image" >&2; exit 1; }
+    [ "$(cat "$work/img$share/f")" = hi ] && [ ! -e "$share" ] && [ -f "$work/w/direct" ] ||
+        { echo "FAIL: $exe --image writes" >&2; exit 1; }
+    rm -rf "$work/w" "$work/img"
 done
 set +e
 "$work/sandbox" "$work" catbox-no-such-command 2>/dev/null
 st=$?
 set -e
 [ "$st" -eq 127 ] || { echo "FAIL: missing command gave $st, expected 127" >&2; exit 1; }
-echo "C example: ok (shared and static)"
+echo "C example: ok (shared and static, with and without --image)"
 
 # ---------------------------------------------------------------------------
 section "Python: pip install ./bindings/python into a venv, pytest"

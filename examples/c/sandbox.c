@@ -4,7 +4,14 @@
  *
  *   catbox: violation: openat "/etc/x" -> "/etc/x" (pid 123, EACCES)
  *
- * Usage: sandbox WRITABLE_DIR COMMAND [ARG...]
+ * Usage: sandbox [--image DIR] WRITABLE_DIR COMMAND [ARG...]
+ *
+ * With --image DIR (the root view), the command sees the host's whole tree
+ * and its writes outside WRITABLE_DIR land in DIR (new or empty) instead of
+ * the host; at the end it prints, as `catbox --image` does,
+ *
+ *   catbox: image DIR: 2 added, 0 modified, 0 removed
+ *
  * Exit status: the command's (128+N if killed by signal N); 125 if catbox
  * itself failed, 126/127 if the command cannot be executed / is not found.
  *
@@ -66,8 +73,14 @@ static int fail(const char *what, int status) {
 }
 
 int main(int argc, char **argv) {
+    const char *image = NULL;
+    if (argc >= 3 && strcmp(argv[1], "--image") == 0) {
+        image = argv[2];
+        argc -= 2;
+        argv += 2;
+    }
     if (argc < 3) {
-        fprintf(stderr, "usage: %s WRITABLE_DIR COMMAND [ARG...]\n", argv[0]);
+        fprintf(stderr, "usage: sandbox [--image DIR] WRITABLE_DIR COMMAND [ARG...]\n");
         return 125;
     }
 
@@ -80,6 +93,10 @@ int main(int argc, char **argv) {
         catbox_config_free(config);
         return fail("bad writable directory", status);
     }
+    if (image != NULL && (status = catbox_config_set_image(config, image)) != CATBOX_OK) {
+        catbox_config_free(config);
+        return fail("bad image directory", status);
+    }
     catbox_config_set_violation_callback(config, on_violation, stderr);
 
     catbox_report *report = NULL;
@@ -89,7 +106,13 @@ int main(int argc, char **argv) {
         return fail("cannot run the command", status);
 
     /* The report also holds the violations: catbox_report_violations_len()
-     * and catbox_report_violation(report, i, &v). */
+     * and catbox_report_violation(report, i, &v); and with an image, each
+     * path: catbox_report_image_added(report, i, &path) and so on. */
+    if (catbox_report_has_image(report))
+        fprintf(stderr, "catbox: image %s: %zu added, %zu modified, %zu removed\n",
+                catbox_report_image_dir(report), catbox_report_image_added_len(report),
+                catbox_report_image_modified_len(report),
+                catbox_report_image_removed_len(report));
     int code = catbox_report_exit_code(report);
     if (code < 0)
         code = 128 + catbox_report_signal(report);

@@ -4,7 +4,13 @@ violation as the `catbox` command does:
 
     catbox: violation: openat "/etc/x" -> "/etc/x" (pid 123, EACCES)
 
-Usage: python3 sandbox.py WRITABLE_DIR COMMAND [ARG...]
+Usage: python3 sandbox.py [--image DIR] WRITABLE_DIR COMMAND [ARG...]
+
+With --image DIR (the root view), the command sees the host's whole tree and
+its writes outside WRITABLE_DIR land in DIR (new or empty) instead of the
+host; at the end it prints, as `catbox --image` does,
+
+    catbox: image DIR: 2 added, 0 modified, 0 removed
 
 Exit status: the command's (128+N if killed by signal N), 127 if it was not
 found. Needs the catbox package: pip install ./bindings/python
@@ -37,11 +43,16 @@ def quoted(s):
 
 
 def main():
-    if len(sys.argv) < 3:
-        sys.stderr.write("usage: %s WRITABLE_DIR COMMAND [ARG...]\n" % sys.argv[0])
+    args = sys.argv[1:]
+    image = None
+    if len(args) >= 2 and args[0] == "--image":
+        image = args[1]
+        args = args[2:]
+    if len(args) < 2:
+        sys.stderr.write("usage: %s [--image DIR] WRITABLE_DIR COMMAND [ARG...]\n" % sys.argv[0])
         return 125
-    writable = os.path.abspath(sys.argv[1])
-    command = sys.argv[2:]
+    writable = os.path.abspath(args[0])
+    command = args[1:]
 
     def child():
         # Runs in the sandboxed child: become the command.
@@ -55,12 +66,22 @@ def main():
     # meaning). To allow WRITABLE_DIR and what is below it, but not a
     # sibling "WRITABLE_DIR-old" (as `catbox -w` does), give the tree with a
     # trailing "/" and the directory itself as a regular expression ("~").
-    ret = catbox.run(child, [writable + "/", "~^" + re.escape(writable) + "$"])
+    try:
+        ret = catbox.run(child, [writable + "/", "~^" + re.escape(writable) + "$"], image=image)
+    except catbox.ImageError as e:
+        sys.stderr.write("catbox: %s\n" % e)
+        return 125
     for v in ret.records:
         sys.stderr.write(
             "catbox: violation: %s %s -> %s (pid %d, %s)\n"
             % (v.operation, quoted(v.path), quoted(v.canonical), v.pid,
                v.errno or "allowed: collect-only")
+        )
+    if ret.image is not None:
+        sys.stderr.write(
+            "catbox: image %s: %d added, %d modified, %d removed\n"
+            % (ret.image.dir, len(ret.image.added), len(ret.image.modified),
+               len(ret.image.removed))
         )
     return ret.code
 
