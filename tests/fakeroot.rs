@@ -1399,3 +1399,43 @@ fn mknod_keeps_the_callers_argument_registers() {
         run.describe()
     );
 }
+
+/// With the root view, the report's owners and modes name the build's view:
+/// a file made and chowned in a captured directory (it lives in the image)
+/// and one in a writable directory (on the host) are both listed.
+#[test]
+fn fakeroot_with_image_reports_owners_of_files_in_the_view() {
+    let dirs = Dirs::new("fr-image");
+    let name = format!("catbox-fr-image-{}", std::process::id());
+    let image = dirs.root.join("image");
+    let script = format!(
+        "mkdir -p /usr/local/{name} && echo hi > /usr/local/{name}/f && \
+         chown 7:8 /usr/local/{name}/f && chmod 4755 /usr/local/{name}/f && \
+         echo w > {a}/w && chown 9:9 {a}/w",
+        a = s(&allowed(&dirs))
+    );
+    let run = fake_sh(&dirs, &["--image".into(), s(&image)], &script);
+    assert_eq!(run.status, 0, "{}", run.describe());
+    let in_view = format!("/usr/local/{name}/f");
+    assert_eq!(
+        run.report["ownerships"][&in_view],
+        serde_json::json!([7, 8]),
+        "{}",
+        run.describe()
+    );
+    assert_eq!(
+        run.report["modes"][&in_view],
+        serde_json::json!(libc::S_IFREG | 0o4755),
+        "{}",
+        run.describe()
+    );
+    let direct = s(&allowed(&dirs).join("w"));
+    assert_eq!(
+        run.report["ownerships"][&direct],
+        serde_json::json!([9, 9]),
+        "{}",
+        run.describe()
+    );
+    assert!(image.join("usr/local").join(&name).join("f").exists());
+    assert!(!Path::new("/usr/local").join(&name).exists());
+}

@@ -279,11 +279,20 @@ impl FakeDb {
     /// The apparent owners and modes of the recorded files, by path, for
     /// the report: (ownerships, modes).
     pub fn summary(&self) -> (BTreeMap<String, (u32, u32)>, BTreeMap<String, u32>) {
+        self.summary_as(&|p| std::fs::symlink_metadata(p).ok())
+    }
+
+    /// [`FakeDb::summary`], with `lstat` giving a path's metadata as the
+    /// build saw it (in a root view, through the view).
+    pub fn summary_as(
+        &self,
+        lstat: &dyn Fn(&Path) -> Option<std::fs::Metadata>,
+    ) -> (BTreeMap<String, (u32, u32)>, BTreeMap<String, u32>) {
         let mut own = BTreeMap::new();
         let mut modes = BTreeMap::new();
         for r in self.records.values() {
             for path in &r.paths {
-                let Ok(md) = std::fs::symlink_metadata(path) else {
+                let Some(md) = lstat(path) else {
                     continue;
                 };
                 if md.dev() != r.dev || md.ino() != r.ino {

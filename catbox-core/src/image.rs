@@ -212,6 +212,8 @@ pub(crate) struct Plan {
     uid: u32,
     gid: u32,
     layers: Vec<Layer>,
+    /// The writable paths bound over the view (direct to the host).
+    writable: Vec<PathBuf>,
     /// Directories of the upper layers made before mounting, by view path.
     skeleton: HashSet<PathBuf>,
     /// The same, with their layers, parents first.
@@ -518,6 +520,7 @@ impl Plan {
             uid,
             gid,
             layers: b.layers,
+            writable: bound.into_iter().cloned().collect(),
             skeleton: skeleton_list.iter().map(|(_, p)| p.clone()).collect(),
             skeleton_list,
         })
@@ -808,22 +811,37 @@ impl Plan {
     }
 
     /// The (dev, ino) the build saw at `view` (a path in the view), looked up
-    /// through the overlays after the run.
+    /// after the run.
     pub(crate) fn view_identity(&self, h: &Handles, view: &Path) -> Option<(u64, u64)> {
-        let (l, fd) = self
+        let md = self.view_metadata(h, view)?;
+        Some((md.dev(), md.ino()))
+    }
+
+    /// `lstat` of `view` (a path in the view) as the build saw it, after the
+    /// run: through the overlay that holds it (the namespace is gone, but
+    /// catbox holds each overlay), or the host's own file for a path bound
+    /// into the view as it is (a writable path).
+    pub(crate) fn view_metadata(&self, h: &Handles, view: &Path) -> Option<std::fs::Metadata> {
+        let layer = self
             .layers
             .iter()
             .zip(&h.overlays)
             .filter(|(l, _)| view.starts_with(&l.view))
-            .max_by_key(|(l, _)| l.view.as_os_str().len())?;
-        let rel = view.strip_prefix(&l.view).ok()?;
-        let p = if rel.as_os_str().is_empty() {
-            PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()))
-        } else {
-            PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd())).join(rel)
-        };
-        let md = std::fs::symlink_metadata(p).ok()?;
-        Some((md.dev(), md.ino()))
+            .max_by_key(|(l, _)| l.view.as_os_str().len());
+        let bound = self.writable.iter().any(|w| view.starts_with(w));
+        match layer {
+            Some((l, fd)) if !bound => {
+                let rel = view.strip_prefix(&l.view).ok()?;
+                let base = PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()));
+                let p = if rel.as_os_str().is_empty() {
+                    base
+                } else {
+                    base.join(rel)
+                };
+                std::fs::symlink_metadata(p).ok()
+            }
+            _ => std::fs::symlink_metadata(view).ok(),
+        }
     }
 }
 

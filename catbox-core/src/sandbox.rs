@@ -424,7 +424,10 @@ impl Sandbox {
             report.image = Some(plan.collect(h)?);
         }
         if let (Some(db), Some(cfg)) = (fake, &self.fakeroot) {
-            (report.ownerships, report.modes) = db.summary();
+            (report.ownerships, report.modes) = match (&plan, &handles) {
+                (Some(plan), Some(h)) => db.summary_as(&|p| plan.view_metadata(h, p)),
+                _ => db.summary(),
+            };
             if let Some(state) = &cfg.state {
                 db.save(state)?;
             }
