@@ -280,67 +280,84 @@ fn create_in_a_captured_directory() {
     );
 }
 
-// BUG (catbox, found by this test; flaky as an unprivileged user only): the
-// copy-out decides whether a skeleton directory changed by its *mtime*, but
+/// A host directory of the test outside `CARGO_TARGET_TMPDIR`, removed on drop.
+struct HostDir(PathBuf);
+
+impl HostDir {
+    fn new(p: PathBuf) -> HostDir {
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        HostDir(p)
+    }
+}
+
+impl Drop for HostDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+// BUG (catbox, found by this test; as an unprivileged user only): the copy
+// into DIR decides whether a skeleton directory changed by its *mtime*, but
 // overlayfs restores the parent directory's mtime after a copy-up (only its
 // ctime moves). A host file modified in place in a directory that got no
 // other change is then missing from DIR and from `report.image.modified`
-// whenever the skeleton was made in an earlier clock tick than the run's
-// start. Fix: compare st_ctime in `Plan::collect`'s `changed`.
+// whenever the skeleton directory was made in an earlier clock tick than the
+// run's start: always for the /var/tmp file here, now and then for the one
+// under the target directory. Fix: compare st_ctime in `Plan::collect`'s
+// `changed`.
 #[test]
 fn modify_a_host_file_copies_it_up() {
     let c = Case::new("modify");
     let appended = c.host_file("appended", "original\n");
     let truncated = c.host_file("truncated", "keep me\n");
     let untouched = c.host_file("untouched", "same\n");
-    let before = snapshots(&[&c.host]);
+    // Another top-level directory (another overlay), made well before.
+    let var = HostDir::new(Path::new("/var/tmp").join(&c.name));
+    let other = var.0.join("other");
+    std::fs::write(&other, "other\n").unwrap();
+    let before = snapshots(&[&c.host, &var.0]);
     let run = c.run(
         &[],
         &format!(
-            "echo more >> {a} && echo replaced > {t} && cat {a} {t} {u}",
+            "echo more >> {a} && echo replaced > {t} && echo more >> {o} && cat {a} {t} {u} {o}",
             a = appended.display(),
             t = truncated.display(),
-            u = untouched.display()
+            u = untouched.display(),
+            o = other.display()
         ),
     );
-    let after = snapshots(&[&c.host]);
+    let after = snapshots(&[&c.host, &var.0]);
     assert_host_unchanged(&before, &after, &run);
     assert_clean(&run);
     // The build sees its own versions, and the host's untouched file.
     assert_eq!(
         run.stdout,
-        "original\nmore\nreplaced\nsame\n",
+        "original\nmore\nreplaced\nsame\nother\nmore\n",
         "{}",
         run.describe()
     );
-    assert_eq!(
-        std::fs::read_to_string(c.in_image(&appended))
-            .ok()
-            .as_deref(),
-        Some("original\nmore\n"),
-        "image: {:#?}\n{}",
-        snapshot(&c.image),
-        run.describe()
-    );
-    assert_eq!(
-        std::fs::read_to_string(c.in_image(&truncated))
-            .ok()
-            .as_deref(),
-        Some("replaced\n"),
-        "image: {:#?}\n{}",
-        snapshot(&c.image),
-        run.describe()
-    );
+    for (f, want) in [
+        (&appended, "original\nmore\n"),
+        (&truncated, "replaced\n"),
+        (&other, "other\nmore\n"),
+    ] {
+        assert_eq!(
+            std::fs::read_to_string(c.in_image(f)).ok().as_deref(),
+            Some(want),
+            "{} in the image: {:#?}\n{}",
+            f.display(),
+            snapshot(&c.image),
+            run.describe()
+        );
+    }
     assert!(
         !c.in_image(&untouched).exists(),
         "an unmodified host file was copied into the image"
     );
-    assert_eq!(
-        image_list(&run, "modified"),
-        vec![s(&appended), s(&truncated)],
-        "{}",
-        run.describe()
-    );
+    let mut modified = vec![s(&appended), s(&truncated), s(&other)];
+    modified.sort();
+    assert_eq!(image_list(&run, "modified"), modified, "{}", run.describe());
     assert!(image_list(&run, "added").is_empty(), "{}", run.describe());
     assert!(image_list(&run, "removed").is_empty(), "{}", run.describe());
 }
