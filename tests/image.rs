@@ -297,15 +297,9 @@ impl Drop for HostDir {
     }
 }
 
-// BUG (catbox, found by this test; as an unprivileged user only): the copy
-// into DIR decides whether a skeleton directory changed by its *mtime*, but
-// overlayfs restores the parent directory's mtime after a copy-up (only its
-// ctime moves). A host file modified in place in a directory that got no
-// other change is then missing from DIR and from `report.image.modified`
-// whenever the skeleton directory was made in an earlier clock tick than the
-// run's start: always for the /var/tmp file here, now and then for the one
-// under the target directory. Fix: compare st_ctime in `Plan::collect`'s
-// `changed`.
+// As an unprivileged user this found that the copy into DIR missed a host
+// file changed in place: overlayfs puts the parent directory's mtime back
+// after a copy-up, so the copy-out now looks at ctimes.
 #[test]
 fn modify_a_host_file_copies_it_up() {
     let c = Case::new("modify");
@@ -912,20 +906,19 @@ fn image_with_hardened_is_refused() {
     );
 }
 
-// BUG (catbox, found by this test; as root only): the copy into DIR sets the
-// mode and then, as root, chowns the copy to the build's owner, and chown
-// clears the setuid and setgid bits. As root `chmod 4755` in the view gives
-// 0755 in DIR (as a user 4755). Fix: chown before the chmod in
-// `Copier::dir`/`own`.
+// As root this found set-id bits lost in DIR (chown after chmod); a
+// read-only file also once failed the copy (its time was set through a
+// descriptor opened for writing).
 #[test]
 fn modes_survive_the_copy_into_the_image() {
     let c = Case::new("modes");
     let base = Path::new("/usr/local/share").join(&c.name);
-    let cases: [(&str, u32); 5] = [
+    let cases: [(&str, u32); 6] = [
         ("suid", 0o4755),
         ("sgid", 0o2755),
         ("private", 0o600),
         ("exec", 0o711),
+        ("readonly", 0o444),
         ("sticky-dir", 0o1777),
     ];
     let mut script = format!("mkdir {} && cd {}", base.display(), base.display());
@@ -936,7 +929,7 @@ fn modes_survive_the_copy_into_the_image() {
             script += &format!(" && echo {name} > {name} && chmod {mode:o} {name}");
         }
     }
-    script += " && stat -c '%n %a' *";
+    script += " && touch -d @1000000000 readonly && stat -c '%n %a' *";
     let usr_local = Path::new("/usr/local");
     let before = snapshots(&[usr_local]);
     let run = c.run(&[], &script);
@@ -962,4 +955,6 @@ fn modes_survive_the_copy_into_the_image() {
         .collect();
     let want: Vec<String> = cases.iter().map(|(n, m)| format!("{n} {m:o}")).collect();
     assert_eq!(got, want, "modes in the image");
+    let ro = std::fs::symlink_metadata(c.in_image(&base.join("readonly"))).unwrap();
+    assert_eq!(ro.mtime(), 1_000_000_000, "the build's mtime in the image");
 }

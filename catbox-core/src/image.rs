@@ -734,7 +734,7 @@ impl Plan {
             source,
         };
         // Skeleton directories are listed only if they changed in the run
-        // (the mtime of a tmpfs directory moves with each entry made,
+        // (the ctime of a tmpfs directory moves with each entry made,
         // removed or renamed in it); each is visited on its own.
         let changed = |rel: &Path| -> bool {
             let Ok(c) = CString::new(rel.as_os_str().as_bytes()) else {
@@ -750,7 +750,9 @@ impl Plan {
                     libc::AT_SYMLINK_NOFOLLOW,
                 )
             };
-            r == 0 && (st.st_mtime, st.st_mtime_nsec) >= h.since
+            // ctime, not mtime: overlayfs puts a directory's mtime back
+            // after a copy-up into it; nothing can put a ctime back.
+            r == 0 && (st.st_ctime, st.st_ctime_nsec) >= h.since
         };
         c.skip_skeleton = !self.skeleton.is_empty();
         for l in &self.layers {
@@ -1133,6 +1135,36 @@ struct Collector<'a> {
     skip_skeleton: bool,
 }
 
+/// Give `d` the access and modification times of `md` (by path, so that a
+/// read-only file or a symlink can be stamped too).
+fn set_times(d: &Path, md: &std::fs::Metadata) -> std::io::Result<()> {
+    let c = CString::new(d.as_os_str().as_bytes())
+        .map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))?;
+    let times = [
+        libc::timespec {
+            tv_sec: md.atime(),
+            tv_nsec: md.atime_nsec(),
+        },
+        libc::timespec {
+            tv_sec: md.mtime(),
+            tv_nsec: md.mtime_nsec(),
+        },
+    ];
+    // SAFETY: a valid C string and a local array of two timespecs.
+    let r = unsafe {
+        libc::utimensat(
+            libc::AT_FDCWD,
+            c.as_ptr(),
+            times.as_ptr(),
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    };
+    if r != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 fn is_whiteout(md: &std::fs::Metadata) -> bool {
     md.file_type().is_char_device() && md.rdev() == 0
 }
@@ -1178,8 +1210,9 @@ impl Collector<'_> {
         }
         if let Ok(md) = std::fs::symlink_metadata(src) {
             if md.is_dir() {
-                std::fs::set_permissions(&d, std::fs::Permissions::from_mode(md.mode() & 0o7777))?;
+                // Owner first: chown clears the set-id bits.
                 self.own(&d, &md);
+                std::fs::set_permissions(&d, std::fs::Permissions::from_mode(md.mode() & 0o7777))?;
             }
         }
         self.made.insert(view.to_path_buf());
@@ -1257,12 +1290,13 @@ impl Collector<'_> {
                     Some(first) if md.nlink() > 1 => std::fs::hard_link(first, &d)?,
                     _ => {
                         std::fs::copy(&s, &d)?;
+                        // Owner first: chown clears the set-id bits.
+                        self.own(&d, &md);
                         std::fs::set_permissions(
                             &d,
                             std::fs::Permissions::from_mode(md.mode() & 0o7777),
                         )?;
-                        let f = std::fs::File::options().write(true).open(&d)?;
-                        f.set_modified(md.modified()?)?;
+                        set_times(&d, &md)?;
                         if md.nlink() > 1 {
                             self.links.insert(key, d.clone());
                         }
@@ -1275,12 +1309,16 @@ impl Collector<'_> {
                 if unsafe { libc::mkfifo(c.as_ptr(), md.mode() & 0o7777) } != 0 {
                     return Err(std::io::Error::last_os_error());
                 }
+                self.own(&d, &md);
             } else {
                 // Sockets and devices (a build cannot make real devices in
                 // the namespace) are not copied.
                 continue;
             }
-            self.own(&d, &md);
+            if ft.is_symlink() {
+                self.own(&d, &md);
+                set_times(&d, &md)?;
+            }
             if host.is_some() && !new {
                 self.report.modified.push(v);
             } else {
