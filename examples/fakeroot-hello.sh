@@ -28,79 +28,22 @@
 # source package could not be downloaded or bsdtar is missing.
 set -uo pipefail
 
-here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/.." && pwd)
-shared=${CATBOX_SHARED:-$here/../../shared}
-fetch=$shared/real-inputs/fetch-debian-source.sh
-target_dir=${CARGO_TARGET_DIR:-$repo/target}
-cache=$target_dir/real-inputs
-tarball_name=hello_2.10.orig.tar.gz
-
-failures=()
-passes=()
-step() { printf '\n==== %s ====\n' "$*"; }
-ok() { echo "  ok: $*"; passes+=("$*"); }
-fail() { echo "  FAIL: $*"; failures+=("$*"); }
-
-# Count violations in a JSON report without python or jq: every violation
-# object has exactly one "operation" key.
-count_violations() { grep -o '"operation"[[:space:]]*:' "$1" | wc -l; }
+. "$(dirname "$0")/lib.sh"
+examples_init fakeroot-hello
 
 exec 3>&1 # the terminal, for lines printed while a step's output goes to its log
-tmp=$(mktemp -d /tmp/catbox-fakeroot-hello.XXXXXX)
-chmod 755 "$tmp"
-cleanup() {
-    if [ "${KEEP:-0}" = 1 ]; then echo "(kept $tmp)"; else rm -rf "$tmp"; fi
-}
-trap cleanup EXIT
-
-# ---------------------------------------------------------------------------
-step "Fetching GNU hello 2.10 (Debian source package)"
-if [ -f "$cache/$tarball_name" ]; then
-    tarball=$cache/$tarball_name
-    echo "  using cached $tarball"
-elif [ ! -f "$fetch" ]; then
-    echo "SKIP: download failed: fetch script not found at $fetch (set CATBOX_SHARED)"
-    exit 77
-elif ! sh "$fetch" "$tmp/src" hello >"$tmp/fetch.log" 2>&1 || [ ! -f "$tmp/src/$tarball_name" ]; then
-    sed 's/^/  | /' "$tmp/fetch.log"
-    echo "SKIP: download failed: could not fetch GNU hello with $fetch (apt's download needs root and a Debian mirror)"
-    exit 77
-else
-    tarball=$tmp/src/$tarball_name
-    echo "  downloaded $tarball"
-    # keep a copy for the next run and for the integration tests
-    if mkdir -p "$cache" 2>/dev/null && cp "$tarball" "$cache/.$tarball_name.$$" 2>/dev/null; then
-        mv -f "$cache/.$tarball_name.$$" "$cache/$tarball_name"
-    fi
-fi
+fetch_hello
 
 if ! command -v bsdtar >/dev/null 2>&1; then
     echo "SKIP: bsdtar is not installed (Debian: apt-get install libarchive-tools)"
     exit 77
 fi
 
-# ---------------------------------------------------------------------------
-step "Locating catbox"
-if [ -n "${CATBOX:-}" ]; then
-    catbox=$CATBOX
-    [ -x "$catbox" ] || { echo "  CATBOX=$catbox is not an executable"; exit 1; }
-else
-    echo "  cargo build --release --bin catbox"
-    if ! (cd "$repo" && cargo build --release --quiet --bin catbox); then
-        echo "  could not build catbox"
-        exit 1
-    fi
-    catbox=$target_dir/release/catbox
-fi
-echo "  catbox: $catbox"
+locate_catbox
 echo "  running as: $(id -un) (uid $(id -u))"
 
 build=$tmp/build
-mkdir -p "$build"
-tar -xzf "$tarball" -C "$build"
-tree=$build/hello-2.10
-[ -d "$tree" ] || { echo "  unpacking did not give $tree"; exit 1; }
+unpack_hello "$build"
 D=$build/image
 state=$tmp/fakeroot.state
 manifest=$tmp/hello.mtree
@@ -217,10 +160,4 @@ else
 fi
 
 # ---------------------------------------------------------------------------
-step "Summary"
-for f in "${failures[@]}"; do echo "  FAILED: $f"; done
-if [ "${#failures[@]}" -eq 0 ]; then
-    echo "  GNU hello packaged with root-owned files, a setuid binary and /dev/null, without root."
-fi
-echo "fakeroot-hello: ${#passes[@]} passed, ${#failures[@]} failed"
-[ "${#failures[@]}" -eq 0 ] || exit 1
+summary fakeroot-hello "GNU hello packaged with root-owned files, a setuid binary and /dev/null, without root."

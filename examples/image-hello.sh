@@ -21,23 +21,10 @@
 # source package could not be downloaded (apt's download needs root).
 set -uo pipefail
 
-here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/.." && pwd)
-shared=${CATBOX_SHARED:-$here/../../shared}
-fetch=$shared/real-inputs/fetch-debian-source.sh
-target_dir=${CARGO_TARGET_DIR:-$repo/target}
-cache=$target_dir/real-inputs
-tarball_name=hello_2.10.orig.tar.gz
+. "$(dirname "$0")/lib.sh"
+examples_init image-hello
 installed=(usr/bin/hello usr/share/man/man1/hello.1 usr/share/info/hello.info)
 
-failures=()
-passes=()
-step() { printf '\n==== %s ====\n' "$*"; }
-ok() { echo "  ok: $*"; passes+=("$*"); }
-fail() { echo "  FAIL: $*"; failures+=("$*"); }
-
-# The report's fields without python or jq (see examples/hello-build.sh).
-count_violations() { grep -o '"operation"[[:space:]]*:' "$1" | wc -l; }
 # The paths of report.image.KEY, one a line.
 image_list() {
     tr -d '\n' <"$1" | grep -o "\"$2\"[[:space:]]*:[[:space:]]*\[[^]]*\]" |
@@ -45,55 +32,14 @@ image_list() {
 }
 host_state() { stat -c '%F %s %Y %i' "/$1" 2>/dev/null || echo absent; }
 
-tmp=$(mktemp -d /tmp/catbox-image-hello.XXXXXX)
-chmod 755 "$tmp"
-cleanup() {
-    if [ "${KEEP:-0}" = 1 ]; then echo "(kept $tmp)"; else rm -rf "$tmp"; fi
-}
-trap cleanup EXIT
+fetch_hello
 
-# ---------------------------------------------------------------------------
-step "Fetching GNU hello 2.10 (Debian source package)"
-if [ -f "$cache/$tarball_name" ]; then
-    tarball=$cache/$tarball_name
-    echo "  using cached $tarball"
-elif [ ! -f "$fetch" ]; then
-    echo "SKIP: download failed: fetch script not found at $fetch (set CATBOX_SHARED)"
-    exit 77
-elif ! sh "$fetch" "$tmp/src" hello >"$tmp/fetch.log" 2>&1 || [ ! -f "$tmp/src/$tarball_name" ]; then
-    sed 's/^/  | /' "$tmp/fetch.log"
-    echo "SKIP: download failed: could not fetch GNU hello with $fetch (apt's download needs root and a Debian mirror)"
-    exit 77
-else
-    tarball=$tmp/src/$tarball_name
-    echo "  downloaded $tarball"
-    if mkdir -p "$cache" 2>/dev/null && cp "$tarball" "$cache/.$tarball_name.$$" 2>/dev/null; then
-        mv -f "$cache/.$tarball_name.$$" "$cache/$tarball_name"
-    fi
-fi
-
-# ---------------------------------------------------------------------------
-step "Locating catbox"
-if [ -n "${CATBOX:-}" ]; then
-    catbox=$CATBOX
-    [ -x "$catbox" ] || { echo "  CATBOX=$catbox is not an executable"; exit 1; }
-else
-    echo "  cargo build --release --bin catbox"
-    if ! (cd "$repo" && cargo build --release --quiet --bin catbox); then
-        echo "  could not build catbox"
-        exit 1
-    fi
-    catbox=$target_dir/release/catbox
-fi
-echo "  catbox: $catbox"
+locate_catbox
 
 build=$tmp/build
 image=$tmp/image
 report=$tmp/report.json
-mkdir -p "$build"
-tar -xzf "$tarball" -C "$build"
-tree=$build/hello-2.10
-[ -d "$tree" ] || { echo "  unpacking did not give $tree"; exit 1; }
+unpack_hello "$build"
 echo "  build dir: $build"
 echo "  image dir: $image"
 
@@ -162,10 +108,4 @@ echo "  the image's files (and $(find "$image/usr/share/locale" -type f 2>/dev/n
 (cd "$image" && find . -type f ! -path './usr/share/locale/*' | LC_ALL=C sort | sed 's|^\./|    /|')
 
 # ---------------------------------------------------------------------------
-step "Summary"
-for f in "${failures[@]}"; do echo "  FAILED: $f"; done
-if [ "${#failures[@]}" -eq 0 ]; then
-    echo "  GNU hello installed into / as the build saw it; the files are in $image, the host is unchanged."
-fi
-echo "image-hello: ${#passes[@]} passed, ${#failures[@]} failed"
-[ "${#failures[@]}" -eq 0 ] || exit 1
+summary image-hello "GNU hello installed into / as the build saw it; the files are in $image, the host is unchanged."
