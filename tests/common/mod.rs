@@ -218,6 +218,9 @@ pub fn c_program(name: &str) -> PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     let dir = DIR.get_or_init(|| {
         let d = std::env::temp_dir().join(format!("catbox-test-bin-{}", std::process::id()));
+        // A directory left by an earlier process with the same (recycled)
+        // pid holds binaries of older sources: start afresh.
+        let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(&d).unwrap();
         std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o755)).unwrap();
         d
