@@ -83,6 +83,8 @@ pub(crate) struct Tracer {
     argv: Vec<u8>,
     /// Fakeroot records, when fakeroot mode is on.
     pub(crate) fake: Option<crate::fakeroot::FakeDb>,
+    /// Fakeroot's stat calls answered at their seccomp stop, when possible.
+    stat_emu: Option<fake::StatEmu>,
 }
 
 fn is_stop_signal(sig: i32) -> bool {
@@ -109,6 +111,7 @@ impl Tracer {
                 ..Proc::default()
             },
         );
+        let stat_emu = fake.as_ref().and_then(|_| fake::StatEmu::new(&resolver));
         let mut t = Tracer {
             procs,
             root,
@@ -125,6 +128,7 @@ impl Tracer {
             line: Vec::with_capacity(8192),
             argv: Vec::new(),
             fake,
+            stat_emu,
         };
         t.log_start(root, std::process::id() as i32);
         t

@@ -1,4 +1,5 @@
-//! Thin wrappers over the ptrace, wait and memory-reading system calls.
+//! Thin wrappers over the ptrace, wait and memory-reading system calls,
+//! and the few file calls with which fakeroot answers a tracee's stat.
 //!
 //! This is one of the two modules with `unsafe` code (with `seccomp.rs`):
 //! each block is a single libc call whose pointers point into live Rust
@@ -263,5 +264,152 @@ pub fn wait_any() -> io::Result<(i32, i32)> {
         Err(io::Error::last_os_error())
     } else {
         Ok((pid, status))
+    }
+}
+
+/// A NUL-terminated copy of `bytes` in `buf`, or `None` if it holds a NUL
+/// or is longer than `PATH_MAX`.
+fn c_path<'b>(buf: &'b mut Vec<u8>, bytes: &[u8]) -> Option<&'b [u8]> {
+    if bytes.len() >= libc::PATH_MAX as usize || bytes.contains(&0) {
+        return None;
+    }
+    buf.clear();
+    buf.extend_from_slice(bytes);
+    buf.push(0);
+    Some(buf)
+}
+
+/// `openat2(dir, path, O_PATH | O_CLOEXEC [| O_NOFOLLOW],
+/// RESOLVE_NO_MAGICLINKS)`: the file itself, reached without any magic
+/// link (whose meaning depends on the process that walks it). `buf` is a
+/// reused buffer for the NUL-terminated path. Returns the errno on failure.
+pub fn open_no_magic(
+    dir: libc::c_int,
+    path: &[u8],
+    follow: bool,
+    buf: &mut Vec<u8>,
+) -> Result<std::os::fd::OwnedFd, i32> {
+    use std::os::fd::FromRawFd;
+    #[repr(C)]
+    struct OpenHow {
+        flags: u64,
+        mode: u64,
+        resolve: u64,
+    }
+    const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
+    let p = c_path(buf, path).ok_or(libc::ENAMETOOLONG)?;
+    let mut flags = libc::O_PATH | libc::O_CLOEXEC;
+    if !follow {
+        flags |= libc::O_NOFOLLOW;
+    }
+    let how = OpenHow {
+        flags: flags as u64,
+        mode: 0,
+        resolve: RESOLVE_NO_MAGICLINKS,
+    };
+    // SAFETY: `p` is NUL-terminated and `how` is a live `struct open_how`
+    // of the size passed; openat2 returns a new fd or -1.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            dir,
+            p.as_ptr(),
+            &how as *const OpenHow,
+            std::mem::size_of::<OpenHow>(),
+        )
+    };
+    if fd < 0 {
+        return Err(errno());
+    }
+    // SAFETY: the fd was just returned by openat2 and nobody else owns it.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as libc::c_int) })
+}
+
+fn errno() -> i32 {
+    io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(libc::EIO)
+}
+
+/// `open(path, O_PATH | O_CLOEXEC)`, following magic links (the tracee's
+/// `/proc/<tid>/cwd` or `/proc/<tid>/fd/N`). `path` must be NUL-terminated.
+pub fn open_path(path: &[u8]) -> Result<std::os::fd::OwnedFd, i32> {
+    use std::os::fd::FromRawFd;
+    if path.last() != Some(&0) {
+        return Err(libc::EINVAL);
+    }
+    // SAFETY: `path` is NUL-terminated; open returns a new fd or -1.
+    let fd = unsafe {
+        libc::open(
+            path.as_ptr() as *const libc::c_char,
+            libc::O_PATH | libc::O_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        return Err(errno());
+    }
+    // SAFETY: the fd was just returned by open and nobody else owns it.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
+}
+
+/// `newfstatat(dir, path, buf, flags)` into a raw `struct stat` buffer:
+/// the bytes the kernel would write into a tracee's buffer (the system
+/// call itself, not libc's wrapper). `path` must be NUL-terminated.
+pub fn stat_into(
+    dir: libc::c_int,
+    path: &[u8],
+    flags: libc::c_int,
+    out: &mut [u8; crate::fakeroot::STAT_SIZE],
+) -> Result<(), i32> {
+    if path.last() != Some(&0) {
+        return Err(libc::EINVAL);
+    }
+    const _: () = assert!(std::mem::size_of::<libc::stat>() == crate::fakeroot::STAT_SIZE);
+    // SAFETY: `out` has the size of `struct stat` (checked above at compile
+    // time) and the kernel writes at most that; `path` is NUL-terminated.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_newfstatat,
+            dir,
+            path.as_ptr() as *const libc::c_char,
+            out.as_mut_ptr(),
+            flags,
+        )
+    };
+    if r < 0 {
+        Err(errno())
+    } else {
+        Ok(())
+    }
+}
+
+/// `statx(dir, path, flags, mask, buf)` into a raw `struct statx` buffer.
+/// `path` must be NUL-terminated.
+pub fn statx_into(
+    dir: libc::c_int,
+    path: &[u8],
+    flags: libc::c_int,
+    mask: u32,
+    out: &mut [u8; crate::fakeroot::STATX_SIZE],
+) -> Result<(), i32> {
+    if path.last() != Some(&0) {
+        return Err(libc::EINVAL);
+    }
+    // SAFETY: `out` is 256 bytes, the size of `struct statx`, which is
+    // all the kernel writes; `path` is NUL-terminated.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_statx,
+            dir,
+            path.as_ptr() as *const libc::c_char,
+            flags,
+            mask,
+            out.as_mut_ptr(),
+        )
+    };
+    if r < 0 {
+        Err(errno())
+    } else {
+        Ok(())
     }
 }
