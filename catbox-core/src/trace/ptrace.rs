@@ -224,32 +224,48 @@ pub fn write_mem(pid: i32, addr: u64, buf: &[u8]) -> io::Result<usize> {
 
 /// Read a NUL-terminated string at `addr` into `out` (without the NUL).
 /// `ENAMETOOLONG` if there is no NUL within `max` bytes; `EFAULT` if the
-/// memory cannot be read.
+/// memory cannot be read. Reads up to each page end straight into `out`'s
+/// spare capacity (no zeroed bounce buffer: this runs on every path).
 pub fn read_cstr(pid: i32, addr: u64, max: usize, out: &mut Vec<u8>) -> Result<(), i32> {
     out.clear();
     let mut a = addr;
-    let mut chunk = [0u8; 4096];
     while out.len() <= max {
         let want = (PAGE - a % PAGE) as usize;
-        let got = read_mem(pid, a, &mut chunk[..want]).map_err(|e| {
-            if e.raw_os_error() == Some(libc::ESRCH) {
-                libc::ESRCH
-            } else {
-                libc::EFAULT
-            }
-        })?;
+        out.reserve(want);
+        let start = out.len();
+        let local = libc::iovec {
+            iov_base: out.spare_capacity_mut().as_mut_ptr() as *mut libc::c_void,
+            iov_len: want,
+        };
+        let remote = libc::iovec {
+            iov_base: a as *mut libc::c_void,
+            iov_len: want,
+        };
+        // SAFETY: the local iovec covers `want` bytes of `out`'s spare
+        // capacity (reserved above), which the kernel only writes; the
+        // remote one names tracee memory within one page, which the
+        // kernel checks.
+        let r = unsafe { libc::process_vm_readv(pid, &local, 1, &remote, 1, 0) };
+        if r < 0 {
+            return Err(match io::Error::last_os_error().raw_os_error() {
+                Some(libc::ESRCH) => libc::ESRCH,
+                _ => libc::EFAULT,
+            });
+        }
+        let got = r as usize;
         if got == 0 {
             return Err(libc::EFAULT);
         }
-        if let Some(i) = chunk[..got].iter().position(|&c| c == 0) {
-            out.extend_from_slice(&chunk[..i]);
+        // SAFETY: process_vm_readv initialised `got` bytes after `start`.
+        unsafe { out.set_len(start + got) };
+        if let Some(i) = out[start..].iter().position(|&c| c == 0) {
+            out.truncate(start + i);
             return if out.len() > max {
                 Err(libc::ENAMETOOLONG)
             } else {
                 Ok(())
             };
         }
-        out.extend_from_slice(&chunk[..got]);
         a += got as u64;
     }
     Err(libc::ENAMETOOLONG)
