@@ -43,6 +43,28 @@ pub(crate) const OPTIONS: libc::c_int = libc::PTRACE_O_TRACESECCOMP
     | libc::PTRACE_O_TRACESYSGOOD
     | libc::PTRACE_O_EXITKILL;
 
+/// The hasher of the tid map: one multiply (Fibonacci hashing, so the top
+/// bits that hashbrown's probing uses vary), not SipHash, which was ~200
+/// instructions a stop. Tids are not attacker-chosen.
+#[derive(Default)]
+struct TidHasher(u64);
+
+impl std::hash::Hasher for TidHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_i32(&mut self, v: i32) {
+        self.0 = (v as u32 as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+type TidMap<V> = HashMap<i32, V, std::hash::BuildHasherDefault<TidHasher>>;
+
 #[derive(Debug, Default)]
 struct Proc {
     /// Whether the tracee's first stop (the auto-attach `PTRACE_EVENT_STOP`)
@@ -70,7 +92,7 @@ pub(crate) struct Hooks {
 
 /// One run's tracer state.
 pub(crate) struct Tracer {
-    procs: HashMap<i32, Proc>,
+    procs: TidMap<Proc>,
     root: i32,
     report: Report,
     collect_only: bool,
@@ -103,7 +125,7 @@ impl Tracer {
         log: Option<log::Log>,
         fake: Option<crate::fakeroot::FakeDb>,
     ) -> Tracer {
-        let mut procs = HashMap::new();
+        let mut procs = TidMap::default();
         procs.insert(
             root,
             Proc {
