@@ -71,6 +71,12 @@ pub struct Resolver {
     root: OwnedFd,
     name: Vec<u8>,
     has_openat2: bool,
+    /// Whether canonical names may be built from the request itself: true
+    /// when the resolver's root is the supervisor's own `/`, so that a
+    /// directory reached without symlinks or `..` is named by the path
+    /// that reached it, and a tracee's cwd by `/proc/<tid>/cwd` (saves a
+    /// `readlink` of an fd, or the open, readlink and close of the cwd).
+    lexical: bool,
 }
 
 fn errno() -> Errno {
@@ -237,6 +243,7 @@ impl Resolver {
             root,
             name: Vec::with_capacity(PATH_MAX + 1),
             has_openat2: true,
+            lexical: true,
         })
     }
 
@@ -278,6 +285,11 @@ impl Resolver {
             let root = Fd::Borrowed(self.root.as_raw_fd(), std::marker::PhantomData);
             self.walk(req.tid, root, path, req.follow, &mut links, out)
         } else {
+            if self.lexical {
+                if let Some(t) = self.in_dir_fast(req, path, out) {
+                    return Ok(t);
+                }
+            }
             let base = self.base(req.tid, req.dirfd)?;
             self.walk(req.tid, Fd::Owned(base), path, req.follow, &mut links, out)
         }
@@ -380,10 +392,18 @@ impl Resolver {
         out: &mut Vec<u8>,
     ) -> Result<Target, Errno> {
         let (dir, last, trailing) = split_last(path);
+        // An absolute directory part opened without symlinks or `..` is
+        // named by itself (see `lexical`).
+        let mut named = false;
         let parent = if dir.is_empty() {
             base
         } else {
-            Fd::Owned(self.open_dir(tid, base.raw(), dir, links)?)
+            let (fd, plain) = self.open_dir(tid, base.raw(), dir, links)?;
+            named = plain
+                && self.lexical
+                && dir.first() == Some(&b'/')
+                && !dir.split(|&c| c == b'/').any(|c| c == b"..");
+            Fd::Owned(fd)
         };
         let Some(last) = last else {
             self.fd_path(parent.raw(), out)?;
@@ -422,15 +442,71 @@ impl Resolver {
                 }
             }
             Ok(st) => {
-                self.join(parent.raw(), last, out)?;
+                if named {
+                    lexical_join(dir, last, out);
+                } else {
+                    self.join(parent.raw(), last, out)?;
+                }
                 Ok(Target::Exists(st.st_mode & libc::S_IFMT))
             }
             Err(libc::ENOENT) => {
-                self.join(parent.raw(), last, out)?;
+                if named {
+                    lexical_join(dir, last, out);
+                } else {
+                    self.join(parent.raw(), last, out)?;
+                }
                 Ok(Target::Missing)
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// A single name relative to the tracee's cwd or dirfd (`conftest.c`):
+    /// the directory's name from `readlink(/proc/<tid>/cwd)` and the name's
+    /// type from `fstatat(/proc/<tid>/cwd/NAME)`, two calls instead of an
+    /// open, a stat, a readlink and a close. `None` for anything else (a
+    /// symlink to follow, an error, a directory that is no path): the
+    /// general walk then decides, errors included.
+    fn in_dir_fast(&mut self, req: &Request<'_>, path: &[u8], out: &mut Vec<u8>) -> Option<Target> {
+        let (dir, last, trailing) = split_last(path);
+        let last = last?;
+        if !dir.is_empty() || last.len() > 255 || last.contains(&0) {
+            return None;
+        }
+        let mut n = ProcName::new();
+        n.push(b"/proc/").num(req.tid as i64);
+        if req.dirfd == AT_FDCWD {
+            n.push(b"/cwd");
+        } else if req.dirfd >= 0 {
+            n.push(b"/fd/").num(req.dirfd as i64);
+        } else {
+            return None;
+        }
+        let len = n.len;
+        read_link_at(AT_FDCWD, n.as_ptr(), out).ok()?;
+        if out.first() != Some(&b'/') {
+            return None;
+        }
+        self.name.clear();
+        self.name.extend_from_slice(&n.buf[..len]);
+        self.name.push(b'/');
+        self.name.extend_from_slice(last);
+        self.name.push(0);
+        // SAFETY: NUL-terminated just above; lives until the call returns.
+        let c = unsafe { &*(self.name.as_ptr() as *const libc::c_char) };
+        let target = match stat_at(AT_FDCWD, c, libc::AT_SYMLINK_NOFOLLOW) {
+            Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFLNK && (req.follow || trailing) => {
+                return None
+            }
+            Ok(st) => Target::Exists(st.st_mode & libc::S_IFMT),
+            Err(libc::ENOENT) => Target::Missing,
+            Err(_) => return None,
+        };
+        if out.last() != Some(&b'/') {
+            out.push(b'/');
+        }
+        out.extend_from_slice(last);
+        Some(target)
     }
 
     fn join(&mut self, dir: RawFd, last: &[u8], out: &mut Vec<u8>) -> Result<(), Errno> {
@@ -468,14 +544,15 @@ impl Resolver {
         open_at(dir, c, libc::O_PATH | flags)
     }
 
-    /// Open directory `path` relative to `base`, in the tracee's context.
+    /// Open directory `path` relative to `base`, in the tracee's context;
+    /// true if `openat2` did it without meeting a symlink.
     fn open_dir(
         &mut self,
         tid: i32,
         base: RawFd,
         path: &[u8],
         links: &mut u32,
-    ) -> Result<OwnedFd, Errno> {
+    ) -> Result<(OwnedFd, bool), Errno> {
         if self.has_openat2 {
             let how = OpenHow {
                 flags: (libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) as u64,
@@ -484,13 +561,13 @@ impl Resolver {
             };
             let c = cstr(&mut self.name, path)?;
             match openat2(base, c, &how) {
-                Ok(fd) => return Ok(fd),
+                Ok(fd) => return Ok((fd, true)),
                 Err(libc::ELOOP | libc::EXDEV | libc::EAGAIN) => {}
                 Err(libc::ENOSYS) => self.has_openat2 = false,
                 Err(e) => return Err(e),
             }
         }
-        self.walk_dir(tid, base, path, links)
+        Ok((self.walk_dir(tid, base, path, links)?, false))
     }
 
     /// The component-by-component walk, used when the path has symlinks.
@@ -556,6 +633,20 @@ impl Resolver {
             Err(e) => Err(e),
         }
     }
+}
+
+/// `dir/last` with `dir` (absolute, no `..`) written canonically: empty and
+/// `.` components dropped, single slashes.
+fn lexical_join(dir: &[u8], last: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    for c in dir.split(|&c| c == b'/') {
+        if !c.is_empty() && c != b"." {
+            out.push(b'/');
+            out.extend_from_slice(c);
+        }
+    }
+    out.push(b'/');
+    out.extend_from_slice(last);
 }
 
 /// The canonical form of `path` as process `pid` (default: this process)
@@ -706,6 +797,87 @@ mod tests {
         assert_eq!(split_last(b"a/b/"), (&b"a"[..], Some(&b"b"[..]), true));
         assert_eq!(split_last(b"/"), (&b"/"[..], None, false));
         assert_eq!(split_last(b"a/.."), (&b"a/.."[..], None, false));
+    }
+
+    /// The names built from the request (`lexical`) are the names the
+    /// kernel gives (`readlink` of the opened directory), for every shape
+    /// of path, relative or absolute, through a dirfd, with symlinks.
+    #[test]
+    fn lexical_names_match_the_kernel_names() {
+        use std::os::unix::ffi::OsStrExt;
+        let base = std::env::temp_dir().join(format!("catbox-lexical-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        std::fs::create_dir_all(base.join("a/b")).unwrap();
+        std::fs::write(base.join("a/f"), b"").unwrap();
+        std::os::unix::fs::symlink("a", base.join("la")).unwrap();
+        std::os::unix::fs::symlink("f", base.join("a/lf")).unwrap();
+        std::os::unix::fs::symlink("/proc/self", base.join("ps")).unwrap();
+        let canon = std::fs::canonicalize(&base).unwrap();
+        let b = canon.as_os_str().as_bytes();
+        let tid = std::process::id() as i32;
+        let dir = std::fs::File::open(base.join("a")).unwrap();
+        let file = std::fs::File::open(base.join("a/f")).unwrap();
+        let mut paths: Vec<Vec<u8>> = Vec::new();
+        for rel in [
+            "a/f",
+            "a/b",
+            "a/b/",
+            "a//f",
+            "a/./f",
+            "./a/f",
+            "a/missing",
+            "a/b/../f",
+            "la/f",
+            "la/lf",
+            "a/lf",
+            "a/lf/",
+            "ps",
+            "ps/status",
+            "a/.",
+            "a/..",
+            "nodir/x",
+            "a/f/x",
+        ] {
+            let mut p = b.to_vec();
+            p.push(b'/');
+            p.extend_from_slice(rel.as_bytes());
+            paths.push(p.clone());
+            let mut p2 = b"//".to_vec();
+            p2.extend_from_slice(&p);
+            paths.push(p2);
+        }
+        for name in ["f", "b", "b/", "lf", "lf/", "missing", ".", "..", ""] {
+            paths.push(name.as_bytes().to_vec());
+        }
+        let mut fast = Resolver::new().unwrap();
+        let mut slow = Resolver::new().unwrap();
+        slow.lexical = false;
+        let (mut o1, mut o2) = (Vec::new(), Vec::new());
+        for p in &paths {
+            for dirfd in [AT_FDCWD, dir.as_raw_fd(), file.as_raw_fd(), 9999] {
+                for follow in [true, false] {
+                    let req = Request {
+                        tid,
+                        dirfd,
+                        path: Some(p),
+                        follow,
+                        in_root: false,
+                    };
+                    let r1 = fast.resolve(&req, &mut o1);
+                    let r2 = slow.resolve(&req, &mut o2);
+                    let what = (String::from_utf8_lossy(p).into_owned(), dirfd, follow);
+                    assert_eq!(r1, r2, "{what:?}");
+                    if r1.is_ok() {
+                        assert_eq!(
+                            String::from_utf8_lossy(&o1),
+                            String::from_utf8_lossy(&o2),
+                            "{what:?}"
+                        );
+                    }
+                }
+            }
+        }
+        let _ = std::fs::remove_dir_all(&base);
     }
 
     #[test]
