@@ -562,6 +562,26 @@ impl Resolver {
             let c = cstr(&mut self.name, path)?;
             match openat2(base, c, &how) {
                 Ok(fd) => return Ok((fd, true)),
+                Err(libc::ELOOP) if self.lexical => {
+                    // Symlinks on the way (merged /usr: /lib -> usr/lib):
+                    // the kernel follows them in one call instead of a
+                    // dozen in `walk_dir`. Only magic links are refused;
+                    // `/proc/self` would mean the supervisor, and the
+                    // only way from there to a directory that is not
+                    // on procfs is a magic link or `..`, which leads to
+                    // the same place for every process. So a result on
+                    // procfs, or any error, takes the walk.
+                    let how = OpenHow {
+                        resolve: RESOLVE_NO_MAGICLINKS,
+                        ..how
+                    };
+                    let c = cstr(&mut self.name, path)?;
+                    if let Ok(fd) = openat2(base, c, &how) {
+                        if !on_procfs(fd.as_raw_fd()) {
+                            return Ok((fd, false));
+                        }
+                    }
+                }
                 Err(libc::ELOOP | libc::EXDEV | libc::EAGAIN) => {}
                 Err(libc::ENOSYS) => self.has_openat2 = false,
                 Err(e) => return Err(e),
@@ -683,7 +703,19 @@ fn tgid_of(tid: i32) -> Option<i32> {
         .and_then(|v| v.trim().parse().ok())
 }
 
+const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
 const RESOLVE_NO_SYMLINKS: u64 = 0x04;
+
+/// Whether `fd` is on a procfs (any mount of it); true if that cannot be
+/// told.
+fn on_procfs(fd: RawFd) -> bool {
+    const PROC_SUPER_MAGIC: libc::c_long = 0x9fa0;
+    // SAFETY: an all-zero statfs is a valid value; fstatfs fills it.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: valid fd number and pointer for the duration of the call.
+    let r = unsafe { libc::fstatfs(fd, &mut st) };
+    r != 0 || st.f_type as libc::c_long == PROC_SUPER_MAGIC
+}
 const RESOLVE_IN_ROOT: u64 = 0x10;
 
 fn openat2(dir: RawFd, path: *const libc::c_char, how: &OpenHow) -> Result<OwnedFd, Errno> {
@@ -812,10 +844,16 @@ mod tests {
         std::os::unix::fs::symlink("a", base.join("la")).unwrap();
         std::os::unix::fs::symlink("f", base.join("a/lf")).unwrap();
         std::os::unix::fs::symlink("/proc/self", base.join("ps")).unwrap();
+        std::os::unix::fs::symlink("/proc/self/cwd", base.join("pc")).unwrap();
+        std::os::unix::fs::symlink("..", base.join("a/up")).unwrap();
+        std::os::unix::fs::symlink("missing", base.join("dang")).unwrap();
+        std::os::unix::fs::symlink("loop", base.join("loop")).unwrap();
         let canon = std::fs::canonicalize(&base).unwrap();
+        std::os::unix::fs::symlink(&canon, base.join("abs")).unwrap();
         let b = canon.as_os_str().as_bytes();
         let tid = std::process::id() as i32;
         let dir = std::fs::File::open(base.join("a")).unwrap();
+        let top = std::fs::File::open(&base).unwrap();
         let file = std::fs::File::open(base.join("a/f")).unwrap();
         let mut paths: Vec<Vec<u8>> = Vec::new();
         for rel in [
@@ -837,7 +875,22 @@ mod tests {
             "a/..",
             "nodir/x",
             "a/f/x",
+            "la/../a/f",
+            "la/b/../f",
+            "a/up/a/f",
+            "a/up/la/b/x",
+            "abs/a/f",
+            "abs/la/lf",
+            "dang/f",
+            "loop/f",
+            "ps/task/x",
+            "ps/../self/status",
+            "ps/../../tmp/x",
+            "pc/src/x",
+            "ps/fd/x",
+            "la/up/../la/f",
         ] {
+            paths.push(rel.as_bytes().to_vec());
             let mut p = b.to_vec();
             p.push(b'/');
             p.extend_from_slice(rel.as_bytes());
@@ -853,11 +906,26 @@ mod tests {
         let mut slow = Resolver::new().unwrap();
         slow.lexical = false;
         let (mut o1, mut o2) = (Vec::new(), Vec::new());
+        // Another process as the tracee too, so that /proc/self (this
+        // process, the "supervisor") is not the tracee.
+        let mut other = std::process::Command::new("sleep")
+            .arg("60")
+            .current_dir(&base)
+            .spawn()
+            .unwrap();
+        let own = vec![
+            AT_FDCWD,
+            dir.as_raw_fd(),
+            top.as_raw_fd(),
+            file.as_raw_fd(),
+            9999,
+        ];
+        let cases = [(tid, own), (other.id() as i32, vec![AT_FDCWD, 0, 9999])];
         for p in &paths {
-            for dirfd in [AT_FDCWD, dir.as_raw_fd(), file.as_raw_fd(), 9999] {
-                for follow in [true, false] {
+            for (tid, dirfds) in &cases {
+                for (&dirfd, follow) in dirfds.iter().flat_map(|d| [(d, true), (d, false)]) {
                     let req = Request {
-                        tid,
+                        tid: *tid,
                         dirfd,
                         path: Some(p),
                         follow,
@@ -865,7 +933,7 @@ mod tests {
                     };
                     let r1 = fast.resolve(&req, &mut o1);
                     let r2 = slow.resolve(&req, &mut o2);
-                    let what = (String::from_utf8_lossy(p).into_owned(), dirfd, follow);
+                    let what = (String::from_utf8_lossy(p).into_owned(), tid, dirfd, follow);
                     assert_eq!(r1, r2, "{what:?}");
                     if r1.is_ok() {
                         assert_eq!(
@@ -877,6 +945,8 @@ mod tests {
                 }
             }
         }
+        let _ = other.kill();
+        let _ = other.wait();
         let _ = std::fs::remove_dir_all(&base);
     }
 
