@@ -107,6 +107,9 @@ pub(crate) struct Tracer {
     pub(crate) fake: Option<crate::fakeroot::FakeDb>,
     /// Fakeroot's stat calls answered at their seccomp stop, when possible.
     stat_emu: Option<fake::StatEmu>,
+    /// In fakeroot mode, a call number the filter itself answers with 0
+    /// (`getuid`): a call skipped with result 0 becomes that call.
+    zero_nr: Option<u64>,
 }
 
 fn is_stop_signal(sig: i32) -> bool {
@@ -134,6 +137,10 @@ impl Tracer {
             },
         );
         let stat_emu = fake.as_ref().and_then(|_| fake::StatEmu::new(&resolver));
+        let zero_nr = fake
+            .as_ref()
+            .and_then(|_| arch::syscall_number("getuid"))
+            .map(u64::from);
         let mut t = Tracer {
             procs,
             root,
@@ -151,6 +158,7 @@ impl Tracer {
             argv: Vec::new(),
             fake,
             stat_emu,
+            zero_nr,
         };
         t.log_start(root, std::process::id() as i32);
         t
@@ -352,7 +360,15 @@ impl Tracer {
             Verdict::Fail(errno) => Some(-(errno as i64)),
             Verdict::Fake(v) => Some(v),
         };
-        if let Some(ret) = ret {
+        if let (Some(0), Some(nr)) = (ret, self.zero_nr) {
+            // The kernel re-checks a call the tracer changed at its seccomp
+            // stop; the filter answers this one with 0 (SECCOMP_RET_ERRNO
+            // 0) and skips it. One POKEUSER instead of GETREGS + SETREGS.
+            if ptrace::set_nr(pid, nr).is_err() {
+                self.died(pid);
+                return;
+            }
+        } else if let Some(ret) = ret {
             match ptrace::get_regs(pid) {
                 Ok(mut regs) => {
                     arch::skip_with_return(&mut regs, ret);

@@ -132,6 +132,22 @@ pub fn syscall_info(pid: i32, info: &mut SyscallInfo) -> io::Result<()> {
     .map(drop)
 }
 
+/// Change the number of the call a tracee is stopped in (`PTRACE_POKEUSER`
+/// of the number register).
+pub fn set_nr(pid: i32, nr: u64) -> io::Result<()> {
+    // SAFETY: PTRACE_POKEUSER takes no pointers: addr is an offset into
+    // the kernel's `struct user`, data the value.
+    check(unsafe {
+        libc::ptrace(
+            libc::PTRACE_POKEUSER,
+            pid,
+            arch::NR_USER_OFFSET as *mut libc::c_void,
+            nr as *mut libc::c_void,
+        )
+    })
+    .map(drop)
+}
+
 /// Read the tracee's registers.
 pub fn get_regs(pid: i32) -> io::Result<arch::Regs> {
     // SAFETY: an all-zero register struct is valid; the kernel fills it.
