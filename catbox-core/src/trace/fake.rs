@@ -83,6 +83,50 @@ enum StatBuf {
     Statx([u8; STATX_SIZE]),
 }
 
+/// A bare name relative to the tracee's cwd or dirfd (`conftest.c`): one
+/// `fstatat(/proc/<tid>/cwd/NAME, AT_SYMLINK_NOFOLLOW)`, whose only magic
+/// link is the tracee's own cwd or fd. Exact when the call does not follow
+/// the name or the name is no symlink; false (the caller takes the general
+/// way) otherwise, or on any error.
+#[allow(clippy::too_many_arguments)]
+fn bare_name_stat(
+    emu: &mut StatEmu,
+    pid: i32,
+    dirfd: i32,
+    name: &[u8],
+    follow: bool,
+    flags: u64,
+    mask: u64,
+    buf: &mut StatBuf,
+) -> bool {
+    emu.proc_name(pid, dirfd);
+    emu.name.pop();
+    emu.name.push(b'/');
+    emu.name.extend_from_slice(name);
+    emu.name.push(0);
+    let nofollow = libc::AT_SYMLINK_NOFOLLOW | (flags & AT_NO_AUTOMOUNT) as libc::c_int;
+    let sync = (flags & AT_STATX_SYNC_TYPE) as libc::c_int;
+    match buf {
+        StatBuf::Stat(b) => {
+            if ptrace::stat_into(libc::AT_FDCWD, &emu.name, nofollow, b).is_err() {
+                return false;
+            }
+            let mode = u32::from_ne_bytes(b[24..28].try_into().unwrap_or_default());
+            !follow || mode & libc::S_IFMT != libc::S_IFLNK
+        }
+        StatBuf::Statx(b) => {
+            if ptrace::statx_into(libc::AT_FDCWD, &emu.name, nofollow | sync, mask as u32, b)
+                .is_err()
+            {
+                return false;
+            }
+            let got = u32::from_ne_bytes(b[0..4].try_into().unwrap_or_default());
+            let mode = u16::from_ne_bytes([b[28], b[29]]) as u32;
+            !follow || (got & libc::STATX_TYPE != 0 && mode & libc::S_IFMT != libc::S_IFLNK)
+        }
+    }
+}
+
 /// `lstat` of a canonical path in the tracees' view: (dev, ino, nlink, mode).
 fn identity(r: &Resolver, path: &[u8]) -> Option<(u64, u64, u64, u32)> {
     let st = r.lstat(path).ok()?;
@@ -308,6 +352,19 @@ impl Tracer {
                     ptrace::statx_into(libc::AT_FDCWD, &emu.name, sync, mask as u32, b)
                 }
             }
+        } else if !self.operands[0].raw.contains(&b'/')
+            && bare_name_stat(
+                emu,
+                pid,
+                dirfd,
+                &self.operands[0].raw,
+                follow,
+                flags,
+                mask,
+                &mut buf,
+            )
+        {
+            Ok(())
         } else {
             let raw = &self.operands[0].raw;
             let base = if raw.first() == Some(&b'/') {
