@@ -566,17 +566,30 @@ impl Tracer {
         }
     }
 
-    /// Read an execve argv array into `self.argv` as a JSON array.
+    /// Read an execve argv array into `self.argv` as a JSON array. The
+    /// pointers are read 64 at a time (one call, not one per argument).
     fn read_argv(&mut self, pid: i32, mut ptr: u64) {
         self.argv.clear();
         self.argv.push(b'[');
         let mut s = Vec::new();
+        let mut ptrs = [0u8; 8 * 64];
+        let (mut have, mut next) = (0usize, 0usize);
         for i in 0..4096 {
-            let mut b = [0u8; 8];
-            if ptr == 0 || ptrace::read_mem(pid, ptr, &mut b).ok() != Some(8) {
-                break;
+            if next == have {
+                // Refill; a short read (the array ends before an unmapped
+                // page) keeps what was read.
+                have = match ptrace::read_mem(pid, ptr, &mut ptrs) {
+                    Ok(n) if ptr != 0 => n / 8,
+                    _ => 0,
+                };
+                next = 0;
+                if have == 0 {
+                    break;
+                }
+                ptr += 8 * have as u64;
             }
-            let a = u64::from_ne_bytes(b);
+            let a = u64::from_ne_bytes(ptrs[8 * next..8 * next + 8].try_into().unwrap_or_default());
+            next += 1;
             if a == 0 || ptrace::read_cstr(pid, a, 128 * 1024, &mut s).is_err() {
                 break;
             }
@@ -584,7 +597,6 @@ impl Tracer {
                 self.argv.push(b',');
             }
             log::json_str(&mut self.argv, &s);
-            ptr += 8;
         }
         self.argv.push(b']');
     }
