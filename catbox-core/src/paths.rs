@@ -71,6 +71,12 @@ pub struct Resolver {
     root: OwnedFd,
     name: Vec<u8>,
     has_openat2: bool,
+    /// Whether canonical names may be built from the request itself: true
+    /// when the resolver's root is the supervisor's own `/`, so that a
+    /// directory reached without symlinks or `..` is named by the path
+    /// that reached it, and a tracee's cwd by `/proc/<tid>/cwd` (saves a
+    /// `readlink` of an fd, or the open, readlink and close of the cwd).
+    lexical: bool,
 }
 
 fn errno() -> Errno {
@@ -237,6 +243,7 @@ impl Resolver {
             root,
             name: Vec::with_capacity(PATH_MAX + 1),
             has_openat2: true,
+            lexical: true,
         })
     }
 
@@ -249,6 +256,9 @@ impl Resolver {
             libc::O_PATH | libc::O_DIRECTORY,
         )
         .map_err(std::io::Error::from_raw_os_error)?;
+        // Names built from the request and the kernel's own symlink walks
+        // assume the supervisor's `/`.
+        self.lexical = false;
         Ok(self)
     }
 
@@ -290,6 +300,11 @@ impl Resolver {
             let root = Fd::Borrowed(self.root.as_raw_fd(), std::marker::PhantomData);
             self.walk(req.tid, root, path, req.follow, &mut links, out)
         } else {
+            if self.lexical {
+                if let Some(t) = self.in_dir_fast(req, path, out) {
+                    return Ok(t);
+                }
+            }
             let base = self.base(req.tid, req.dirfd)?;
             self.walk(req.tid, Fd::Owned(base), path, req.follow, &mut links, out)
         }
@@ -391,21 +406,29 @@ impl Resolver {
         links: &mut u32,
         out: &mut Vec<u8>,
     ) -> Result<Target, Errno> {
-        // An absolute path starts at the tracees' root, which is not the
-        // supervisor's in a root view: walk it relative to the root's fd
+        // An absolute path starts at the tracees' root. In a root view that
+        // is not the supervisor's: walk it relative to the root's fd
         // (openat2 would take a leading `/` as the supervisor's root).
         let (base, path) = match path.iter().position(|&c| c != b'/') {
-            Some(i) if i > 0 => (
+            Some(i) if i > 0 && !self.lexical => (
                 Fd::Borrowed(self.root.as_raw_fd(), std::marker::PhantomData),
                 &path[i..],
             ),
             _ => (base, path),
         };
         let (dir, last, trailing) = split_last(path);
+        // An absolute directory part opened without symlinks or `..` is
+        // named by itself (see `lexical`).
+        let mut named = false;
         let parent = if dir.is_empty() {
             base
         } else {
-            Fd::Owned(self.open_dir(tid, base.raw(), dir, links)?)
+            let (fd, plain) = self.open_dir(tid, base.raw(), dir, links)?;
+            named = plain
+                && self.lexical
+                && dir.first() == Some(&b'/')
+                && !dir.split(|&c| c == b'/').any(|c| c == b"..");
+            Fd::Owned(fd)
         };
         let Some(last) = last else {
             self.fd_path(parent.raw(), out)?;
@@ -444,15 +467,71 @@ impl Resolver {
                 }
             }
             Ok(st) => {
-                self.join(parent.raw(), last, out)?;
+                if named {
+                    lexical_join(dir, last, out);
+                } else {
+                    self.join(parent.raw(), last, out)?;
+                }
                 Ok(Target::Exists(st.st_mode & libc::S_IFMT))
             }
             Err(libc::ENOENT) => {
-                self.join(parent.raw(), last, out)?;
+                if named {
+                    lexical_join(dir, last, out);
+                } else {
+                    self.join(parent.raw(), last, out)?;
+                }
                 Ok(Target::Missing)
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// A single name relative to the tracee's cwd or dirfd (`conftest.c`):
+    /// the directory's name from `readlink(/proc/<tid>/cwd)` and the name's
+    /// type from `fstatat(/proc/<tid>/cwd/NAME)`, two calls instead of an
+    /// open, a stat, a readlink and a close. `None` for anything else (a
+    /// symlink to follow, an error, a directory that is no path): the
+    /// general walk then decides, errors included.
+    fn in_dir_fast(&mut self, req: &Request<'_>, path: &[u8], out: &mut Vec<u8>) -> Option<Target> {
+        let (dir, last, trailing) = split_last(path);
+        let last = last?;
+        if !dir.is_empty() || last.len() > 255 || last.contains(&0) {
+            return None;
+        }
+        let mut n = ProcName::new();
+        n.push(b"/proc/").num(req.tid as i64);
+        if req.dirfd == AT_FDCWD {
+            n.push(b"/cwd");
+        } else if req.dirfd >= 0 {
+            n.push(b"/fd/").num(req.dirfd as i64);
+        } else {
+            return None;
+        }
+        let len = n.len;
+        read_link_at(AT_FDCWD, n.as_ptr(), out).ok()?;
+        if out.first() != Some(&b'/') {
+            return None;
+        }
+        self.name.clear();
+        self.name.extend_from_slice(&n.buf[..len]);
+        self.name.push(b'/');
+        self.name.extend_from_slice(last);
+        self.name.push(0);
+        // SAFETY: NUL-terminated just above; lives until the call returns.
+        let c = unsafe { &*(self.name.as_ptr() as *const libc::c_char) };
+        let target = match stat_at(AT_FDCWD, c, libc::AT_SYMLINK_NOFOLLOW) {
+            Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFLNK && (req.follow || trailing) => {
+                return None
+            }
+            Ok(st) => Target::Exists(st.st_mode & libc::S_IFMT),
+            Err(libc::ENOENT) => Target::Missing,
+            Err(_) => return None,
+        };
+        if out.last() != Some(&b'/') {
+            out.push(b'/');
+        }
+        out.extend_from_slice(last);
+        Some(target)
     }
 
     fn join(&mut self, dir: RawFd, last: &[u8], out: &mut Vec<u8>) -> Result<(), Errno> {
@@ -490,14 +569,15 @@ impl Resolver {
         open_at(dir, c, libc::O_PATH | flags)
     }
 
-    /// Open directory `path` relative to `base`, in the tracee's context.
+    /// Open directory `path` relative to `base`, in the tracee's context;
+    /// true if `openat2` did it without meeting a symlink.
     fn open_dir(
         &mut self,
         tid: i32,
         base: RawFd,
         path: &[u8],
         links: &mut u32,
-    ) -> Result<OwnedFd, Errno> {
+    ) -> Result<(OwnedFd, bool), Errno> {
         if self.has_openat2 {
             let how = OpenHow {
                 flags: (libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) as u64,
@@ -506,13 +586,33 @@ impl Resolver {
             };
             let c = cstr(&mut self.name, path)?;
             match openat2(base, c, &how) {
-                Ok(fd) => return Ok(fd),
+                Ok(fd) => return Ok((fd, true)),
+                Err(libc::ELOOP) if self.lexical => {
+                    // Symlinks on the way (merged /usr: /lib -> usr/lib):
+                    // the kernel follows them in one call instead of a
+                    // dozen in `walk_dir`. Only magic links are refused;
+                    // `/proc/self` would mean the supervisor, and the
+                    // only way from there to a directory that is not
+                    // on procfs is a magic link or `..`, which leads to
+                    // the same place for every process. So a result on
+                    // procfs, or any error, takes the walk.
+                    let how = OpenHow {
+                        resolve: RESOLVE_NO_MAGICLINKS,
+                        ..how
+                    };
+                    let c = cstr(&mut self.name, path)?;
+                    if let Ok(fd) = openat2(base, c, &how) {
+                        if !on_procfs(fd.as_raw_fd()) {
+                            return Ok((fd, false));
+                        }
+                    }
+                }
                 Err(libc::ELOOP | libc::EXDEV | libc::EAGAIN) => {}
                 Err(libc::ENOSYS) => self.has_openat2 = false,
                 Err(e) => return Err(e),
             }
         }
-        self.walk_dir(tid, base, path, links)
+        Ok((self.walk_dir(tid, base, path, links)?, false))
     }
 
     /// The component-by-component walk, used when the path has symlinks.
@@ -580,6 +680,20 @@ impl Resolver {
     }
 }
 
+/// `dir/last` with `dir` (absolute, no `..`) written canonically: empty and
+/// `.` components dropped, single slashes.
+fn lexical_join(dir: &[u8], last: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    for c in dir.split(|&c| c == b'/') {
+        if !c.is_empty() && c != b"." {
+            out.push(b'/');
+            out.extend_from_slice(c);
+        }
+    }
+    out.push(b'/');
+    out.extend_from_slice(last);
+}
+
 /// The canonical form of `path` as process `pid` (default: this process)
 /// would resolve it, following the last symlink if `follow`. Components that
 /// do not exist yet are kept as written; a missing directory on the way is
@@ -614,7 +728,19 @@ fn tgid_of(tid: i32) -> Option<i32> {
         .and_then(|v| v.trim().parse().ok())
 }
 
+const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
 const RESOLVE_NO_SYMLINKS: u64 = 0x04;
+
+/// Whether `fd` is on a procfs (any mount of it); true if that cannot be
+/// told.
+fn on_procfs(fd: RawFd) -> bool {
+    const PROC_SUPER_MAGIC: libc::c_long = 0x9fa0;
+    // SAFETY: an all-zero statfs is a valid value; fstatfs fills it.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: valid fd number and pointer for the duration of the call.
+    let r = unsafe { libc::fstatfs(fd, &mut st) };
+    r != 0 || st.f_type as libc::c_long == PROC_SUPER_MAGIC
+}
 const RESOLVE_IN_ROOT: u64 = 0x10;
 
 fn openat2(dir: RawFd, path: *const libc::c_char, how: &OpenHow) -> Result<OwnedFd, Errno> {
@@ -728,6 +854,125 @@ mod tests {
         assert_eq!(split_last(b"a/b/"), (&b"a"[..], Some(&b"b"[..]), true));
         assert_eq!(split_last(b"/"), (&b"/"[..], None, false));
         assert_eq!(split_last(b"a/.."), (&b"a/.."[..], None, false));
+    }
+
+    /// The names built from the request (`lexical`) are the names the
+    /// kernel gives (`readlink` of the opened directory), for every shape
+    /// of path, relative or absolute, through a dirfd, with symlinks.
+    #[test]
+    fn lexical_names_match_the_kernel_names() {
+        use std::os::unix::ffi::OsStrExt;
+        let base = std::env::temp_dir().join(format!("catbox-lexical-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        std::fs::create_dir_all(base.join("a/b")).unwrap();
+        std::fs::write(base.join("a/f"), b"").unwrap();
+        std::os::unix::fs::symlink("a", base.join("la")).unwrap();
+        std::os::unix::fs::symlink("f", base.join("a/lf")).unwrap();
+        std::os::unix::fs::symlink("/proc/self", base.join("ps")).unwrap();
+        std::os::unix::fs::symlink("/proc/self/cwd", base.join("pc")).unwrap();
+        std::os::unix::fs::symlink("..", base.join("a/up")).unwrap();
+        std::os::unix::fs::symlink("missing", base.join("dang")).unwrap();
+        std::os::unix::fs::symlink("loop", base.join("loop")).unwrap();
+        let canon = std::fs::canonicalize(&base).unwrap();
+        std::os::unix::fs::symlink(&canon, base.join("abs")).unwrap();
+        let b = canon.as_os_str().as_bytes();
+        let tid = std::process::id() as i32;
+        let dir = std::fs::File::open(base.join("a")).unwrap();
+        let top = std::fs::File::open(&base).unwrap();
+        let file = std::fs::File::open(base.join("a/f")).unwrap();
+        let mut paths: Vec<Vec<u8>> = Vec::new();
+        for rel in [
+            "a/f",
+            "a/b",
+            "a/b/",
+            "a//f",
+            "a/./f",
+            "./a/f",
+            "a/missing",
+            "a/b/../f",
+            "la/f",
+            "la/lf",
+            "a/lf",
+            "a/lf/",
+            "ps",
+            "ps/status",
+            "a/.",
+            "a/..",
+            "nodir/x",
+            "a/f/x",
+            "la/../a/f",
+            "la/b/../f",
+            "a/up/a/f",
+            "a/up/la/b/x",
+            "abs/a/f",
+            "abs/la/lf",
+            "dang/f",
+            "loop/f",
+            "ps/task/x",
+            "ps/../self/status",
+            "ps/../../tmp/x",
+            "pc/src/x",
+            "ps/fd/x",
+            "la/up/../la/f",
+        ] {
+            paths.push(rel.as_bytes().to_vec());
+            let mut p = b.to_vec();
+            p.push(b'/');
+            p.extend_from_slice(rel.as_bytes());
+            paths.push(p.clone());
+            let mut p2 = b"//".to_vec();
+            p2.extend_from_slice(&p);
+            paths.push(p2);
+        }
+        for name in ["f", "b", "b/", "lf", "lf/", "missing", ".", "..", ""] {
+            paths.push(name.as_bytes().to_vec());
+        }
+        let mut fast = Resolver::new().unwrap();
+        let mut slow = Resolver::new().unwrap();
+        slow.lexical = false;
+        let (mut o1, mut o2) = (Vec::new(), Vec::new());
+        // Another process as the tracee too, so that /proc/self (this
+        // process, the "supervisor") is not the tracee.
+        let mut other = std::process::Command::new("sleep")
+            .arg("60")
+            .current_dir(&base)
+            .spawn()
+            .unwrap();
+        let own = vec![
+            AT_FDCWD,
+            dir.as_raw_fd(),
+            top.as_raw_fd(),
+            file.as_raw_fd(),
+            9999,
+        ];
+        let cases = [(tid, own), (other.id() as i32, vec![AT_FDCWD, 0, 9999])];
+        for p in &paths {
+            for (tid, dirfds) in &cases {
+                for (&dirfd, follow) in dirfds.iter().flat_map(|d| [(d, true), (d, false)]) {
+                    let req = Request {
+                        tid: *tid,
+                        dirfd,
+                        path: Some(p),
+                        follow,
+                        in_root: false,
+                    };
+                    let r1 = fast.resolve(&req, &mut o1);
+                    let r2 = slow.resolve(&req, &mut o2);
+                    let what = (String::from_utf8_lossy(p).into_owned(), tid, dirfd, follow);
+                    assert_eq!(r1, r2, "{what:?}");
+                    if r1.is_ok() {
+                        assert_eq!(
+                            String::from_utf8_lossy(&o1),
+                            String::from_utf8_lossy(&o2),
+                            "{what:?}"
+                        );
+                    }
+                }
+            }
+        }
+        let _ = other.kill();
+        let _ = other.wait();
+        let _ = std::fs::remove_dir_all(&base);
     }
 
     #[test]

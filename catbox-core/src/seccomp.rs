@@ -4,7 +4,8 @@
 //! (`SECCOMP_RET_TRACE`) only if a mode needs it, and only with the argument
 //! values that matter (an `open` without write flags never stops). Other
 //! architectures' calls (`int 0x80`) and x32 numbers kill the process; numbers
-//! newer than the table stop and fail with `ENOSYS`.
+//! newer than the table stop and fail with `ENOSYS`. In fakeroot mode the
+//! id calls (`getuid`, `setuid`, ...) return 0 from the filter itself.
 
 use crate::arch;
 use crate::decode::table::{Fake, Kind, Need, Trap, TABLE};
@@ -15,6 +16,9 @@ const RET_KILL_PROCESS: u32 = 0x8000_0000;
 const RET_TRACE: u32 = 0x7ff0_0000;
 /// `SECCOMP_RET_ALLOW`.
 const RET_ALLOW: u32 = 0x7fff_0000;
+/// `SECCOMP_RET_ERRNO` with errno 0: the call is skipped and returns 0,
+/// without a stop (fakeroot's getuid and setuid families).
+const RET_ZERO: u32 = 0x0005_0000;
 
 const LD_W_ABS: u16 = 0x20;
 const JEQ_K: u16 = 0x15;
@@ -131,6 +135,10 @@ impl Filter {
                 continue;
             };
             let body = match trap {
+                // Answered by the kernel itself: no stop, no tracer.
+                Trap::Always if modes.fakeroot && desc.fake == Fake::Zero => {
+                    vec![stmt(RET_K, RET_ZERO)]
+                }
                 Trap::Always => vec![stmt(RET_K, RET_TRACE)],
                 Trap::IfAnyBit(arg, mask) => vec![
                     stmt(LD_W_ABS, off_arg_lo(arg)),
@@ -241,6 +249,9 @@ mod tests {
         for d in TABLE {
             if arch::syscall_number(d.name) != Some(nr) {
                 continue;
+            }
+            if modes.fakeroot && d.fake == Fake::Zero {
+                return RET_ZERO;
             }
             if modes.fakeroot && d.fake != Fake::None {
                 return RET_TRACE;

@@ -508,6 +508,11 @@ pub fn skip_with_return(regs: &mut Regs, ret: i64) {
     regs.rax = ret as u64;
 }
 
+/// Where the call number (`orig_rax`) is in `struct user`, for
+/// `PTRACE_POKEUSER`: changing only the number costs one call instead of a
+/// `GETREGS`/`SETREGS` pair.
+pub const NR_USER_OFFSET: u64 = std::mem::offset_of!(Regs, orig_rax) as u64;
+
 /// Overwrite argument `i` (0-based) of a stopped call.
 pub fn set_arg(regs: &mut Regs, i: usize, value: u64) {
     match i {

@@ -213,6 +213,7 @@ pub enum Fake {
     /// Nothing to fake.
     None,
     /// `getuid` and friends, `setuid` and friends: return 0, no effect.
+    /// The filter answers these itself (`SECCOMP_RET_ERRNO` 0): no stop.
     Zero,
     /// `getresuid`/`getresgid`: write 0 to the three pointed-to ids.
     ZeroRes,

@@ -43,6 +43,28 @@ pub(crate) const OPTIONS: libc::c_int = libc::PTRACE_O_TRACESECCOMP
     | libc::PTRACE_O_TRACESYSGOOD
     | libc::PTRACE_O_EXITKILL;
 
+/// The hasher of the tid map: one multiply (Fibonacci hashing, so the top
+/// bits that hashbrown's probing uses vary), not SipHash, which was ~200
+/// instructions a stop. Tids are not attacker-chosen.
+#[derive(Default)]
+struct TidHasher(u64);
+
+impl std::hash::Hasher for TidHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_i32(&mut self, v: i32) {
+        self.0 = (v as u32 as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+type TidMap<V> = HashMap<i32, V, std::hash::BuildHasherDefault<TidHasher>>;
+
 #[derive(Debug, Default)]
 struct Proc {
     /// Whether the tracee's first stop (the auto-attach `PTRACE_EVENT_STOP`)
@@ -70,7 +92,7 @@ pub(crate) struct Hooks {
 
 /// One run's tracer state.
 pub(crate) struct Tracer {
-    procs: HashMap<i32, Proc>,
+    procs: TidMap<Proc>,
     root: i32,
     report: Report,
     collect_only: bool,
@@ -85,6 +107,11 @@ pub(crate) struct Tracer {
     pub(crate) fake: Option<crate::fakeroot::FakeDb>,
     /// An unprivileged root view's copy-up of files the build cannot write.
     copy_up: Option<crate::image::CopyUp>,
+    /// Fakeroot's stat calls answered at their seccomp stop, when possible.
+    stat_emu: Option<fake::StatEmu>,
+    /// In fakeroot mode, a call number the filter itself answers with 0
+    /// (`getuid`): a call skipped with result 0 becomes that call.
+    zero_nr: Option<u64>,
 }
 
 fn is_stop_signal(sig: i32) -> bool {
@@ -110,7 +137,7 @@ impl Tracer {
         log: Option<log::Log>,
         fake: Option<crate::fakeroot::FakeDb>,
     ) -> Tracer {
-        let mut procs = HashMap::new();
+        let mut procs = TidMap::default();
         procs.insert(
             root,
             Proc {
@@ -118,6 +145,11 @@ impl Tracer {
                 ..Proc::default()
             },
         );
+        let stat_emu = fake.as_ref().and_then(|_| fake::StatEmu::new(&resolver));
+        let zero_nr = fake
+            .as_ref()
+            .and_then(|_| arch::syscall_number("getuid"))
+            .map(u64::from);
         let mut t = Tracer {
             procs,
             root,
@@ -135,6 +167,8 @@ impl Tracer {
             argv: Vec::new(),
             fake,
             copy_up: None,
+            stat_emu,
+            zero_nr,
         };
         t.log_start(root, std::process::id() as i32);
         t
@@ -336,7 +370,15 @@ impl Tracer {
             Verdict::Fail(errno) => Some(-(errno as i64)),
             Verdict::Fake(v) => Some(v),
         };
-        if let Some(ret) = ret {
+        if let (Some(0), Some(nr)) = (ret, self.zero_nr) {
+            // The kernel re-checks a call the tracer changed at its seccomp
+            // stop; the filter answers this one with 0 (SECCOMP_RET_ERRNO
+            // 0) and skips it. One POKEUSER instead of GETREGS + SETREGS.
+            if ptrace::set_nr(pid, nr).is_err() {
+                self.died(pid);
+                return;
+            }
+        } else if let Some(ret) = ret {
             match ptrace::get_regs(pid) {
                 Ok(mut regs) => {
                     arch::skip_with_return(&mut regs, ret);
@@ -541,17 +583,30 @@ impl Tracer {
         }
     }
 
-    /// Read an execve argv array into `self.argv` as a JSON array.
+    /// Read an execve argv array into `self.argv` as a JSON array. The
+    /// pointers are read 64 at a time (one call, not one per argument).
     fn read_argv(&mut self, pid: i32, mut ptr: u64) {
         self.argv.clear();
         self.argv.push(b'[');
         let mut s = Vec::new();
+        let mut ptrs = [0u8; 8 * 64];
+        let (mut have, mut next) = (0usize, 0usize);
         for i in 0..4096 {
-            let mut b = [0u8; 8];
-            if ptr == 0 || ptrace::read_mem(pid, ptr, &mut b).ok() != Some(8) {
-                break;
+            if next == have {
+                // Refill; a short read (the array ends before an unmapped
+                // page) keeps what was read.
+                have = match ptrace::read_mem(pid, ptr, &mut ptrs) {
+                    Ok(n) if ptr != 0 => n / 8,
+                    _ => 0,
+                };
+                next = 0;
+                if have == 0 {
+                    break;
+                }
+                ptr += 8 * have as u64;
             }
-            let a = u64::from_ne_bytes(b);
+            let a = u64::from_ne_bytes(ptrs[8 * next..8 * next + 8].try_into().unwrap_or_default());
+            next += 1;
             if a == 0 || ptrace::read_cstr(pid, a, 128 * 1024, &mut s).is_err() {
                 break;
             }
@@ -559,7 +614,6 @@ impl Tracer {
                 self.argv.push(b',');
             }
             log::json_str(&mut self.argv, &s);
-            ptr += 8;
         }
         self.argv.push(b']');
     }

@@ -1,4 +1,5 @@
-//! Thin wrappers over the ptrace, wait and memory-reading system calls.
+//! Thin wrappers over the ptrace, wait and memory-reading system calls,
+//! and the few file calls with which fakeroot answers a tracee's stat.
 //!
 //! This is one of the two modules with `unsafe` code (with `seccomp.rs`):
 //! each block is a single libc call whose pointers point into live Rust
@@ -131,6 +132,22 @@ pub fn syscall_info(pid: i32, info: &mut SyscallInfo) -> io::Result<()> {
     .map(drop)
 }
 
+/// Change the number of the call a tracee is stopped in (`PTRACE_POKEUSER`
+/// of the number register).
+pub fn set_nr(pid: i32, nr: u64) -> io::Result<()> {
+    // SAFETY: PTRACE_POKEUSER takes no pointers: addr is an offset into
+    // the kernel's `struct user`, data the value.
+    check(unsafe {
+        libc::ptrace(
+            libc::PTRACE_POKEUSER,
+            pid,
+            arch::NR_USER_OFFSET as *mut libc::c_void,
+            nr as *mut libc::c_void,
+        )
+    })
+    .map(drop)
+}
+
 /// Read the tracee's registers.
 pub fn get_regs(pid: i32) -> io::Result<arch::Regs> {
     // SAFETY: an all-zero register struct is valid; the kernel fills it.
@@ -223,32 +240,48 @@ pub fn write_mem(pid: i32, addr: u64, buf: &[u8]) -> io::Result<usize> {
 
 /// Read a NUL-terminated string at `addr` into `out` (without the NUL).
 /// `ENAMETOOLONG` if there is no NUL within `max` bytes; `EFAULT` if the
-/// memory cannot be read.
+/// memory cannot be read. Reads up to each page end straight into `out`'s
+/// spare capacity (no zeroed bounce buffer: this runs on every path).
 pub fn read_cstr(pid: i32, addr: u64, max: usize, out: &mut Vec<u8>) -> Result<(), i32> {
     out.clear();
     let mut a = addr;
-    let mut chunk = [0u8; 4096];
     while out.len() <= max {
         let want = (PAGE - a % PAGE) as usize;
-        let got = read_mem(pid, a, &mut chunk[..want]).map_err(|e| {
-            if e.raw_os_error() == Some(libc::ESRCH) {
-                libc::ESRCH
-            } else {
-                libc::EFAULT
-            }
-        })?;
+        out.reserve(want);
+        let start = out.len();
+        let local = libc::iovec {
+            iov_base: out.spare_capacity_mut().as_mut_ptr() as *mut libc::c_void,
+            iov_len: want,
+        };
+        let remote = libc::iovec {
+            iov_base: a as *mut libc::c_void,
+            iov_len: want,
+        };
+        // SAFETY: the local iovec covers `want` bytes of `out`'s spare
+        // capacity (reserved above), which the kernel only writes; the
+        // remote one names tracee memory within one page, which the
+        // kernel checks.
+        let r = unsafe { libc::process_vm_readv(pid, &local, 1, &remote, 1, 0) };
+        if r < 0 {
+            return Err(match io::Error::last_os_error().raw_os_error() {
+                Some(libc::ESRCH) => libc::ESRCH,
+                _ => libc::EFAULT,
+            });
+        }
+        let got = r as usize;
         if got == 0 {
             return Err(libc::EFAULT);
         }
-        if let Some(i) = chunk[..got].iter().position(|&c| c == 0) {
-            out.extend_from_slice(&chunk[..i]);
+        // SAFETY: process_vm_readv initialised `got` bytes after `start`.
+        unsafe { out.set_len(start + got) };
+        if let Some(i) = out[start..].iter().position(|&c| c == 0) {
+            out.truncate(start + i);
             return if out.len() > max {
                 Err(libc::ENAMETOOLONG)
             } else {
                 Ok(())
             };
         }
-        out.extend_from_slice(&chunk[..got]);
         a += got as u64;
     }
     Err(libc::ENAMETOOLONG)
@@ -263,5 +296,152 @@ pub fn wait_any() -> io::Result<(i32, i32)> {
         Err(io::Error::last_os_error())
     } else {
         Ok((pid, status))
+    }
+}
+
+/// A NUL-terminated copy of `bytes` in `buf`, or `None` if it holds a NUL
+/// or is longer than `PATH_MAX`.
+fn c_path<'b>(buf: &'b mut Vec<u8>, bytes: &[u8]) -> Option<&'b [u8]> {
+    if bytes.len() >= libc::PATH_MAX as usize || bytes.contains(&0) {
+        return None;
+    }
+    buf.clear();
+    buf.extend_from_slice(bytes);
+    buf.push(0);
+    Some(buf)
+}
+
+/// `openat2(dir, path, O_PATH | O_CLOEXEC [| O_NOFOLLOW],
+/// RESOLVE_NO_MAGICLINKS)`: the file itself, reached without any magic
+/// link (whose meaning depends on the process that walks it). `buf` is a
+/// reused buffer for the NUL-terminated path. Returns the errno on failure.
+pub fn open_no_magic(
+    dir: libc::c_int,
+    path: &[u8],
+    follow: bool,
+    buf: &mut Vec<u8>,
+) -> Result<std::os::fd::OwnedFd, i32> {
+    use std::os::fd::FromRawFd;
+    #[repr(C)]
+    struct OpenHow {
+        flags: u64,
+        mode: u64,
+        resolve: u64,
+    }
+    const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
+    let p = c_path(buf, path).ok_or(libc::ENAMETOOLONG)?;
+    let mut flags = libc::O_PATH | libc::O_CLOEXEC;
+    if !follow {
+        flags |= libc::O_NOFOLLOW;
+    }
+    let how = OpenHow {
+        flags: flags as u64,
+        mode: 0,
+        resolve: RESOLVE_NO_MAGICLINKS,
+    };
+    // SAFETY: `p` is NUL-terminated and `how` is a live `struct open_how`
+    // of the size passed; openat2 returns a new fd or -1.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            dir,
+            p.as_ptr(),
+            &how as *const OpenHow,
+            std::mem::size_of::<OpenHow>(),
+        )
+    };
+    if fd < 0 {
+        return Err(errno());
+    }
+    // SAFETY: the fd was just returned by openat2 and nobody else owns it.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as libc::c_int) })
+}
+
+fn errno() -> i32 {
+    io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(libc::EIO)
+}
+
+/// `open(path, O_PATH | O_CLOEXEC)`, following magic links (the tracee's
+/// `/proc/<tid>/cwd` or `/proc/<tid>/fd/N`). `path` must be NUL-terminated.
+pub fn open_path(path: &[u8]) -> Result<std::os::fd::OwnedFd, i32> {
+    use std::os::fd::FromRawFd;
+    if path.last() != Some(&0) {
+        return Err(libc::EINVAL);
+    }
+    // SAFETY: `path` is NUL-terminated; open returns a new fd or -1.
+    let fd = unsafe {
+        libc::open(
+            path.as_ptr() as *const libc::c_char,
+            libc::O_PATH | libc::O_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        return Err(errno());
+    }
+    // SAFETY: the fd was just returned by open and nobody else owns it.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
+}
+
+/// `newfstatat(dir, path, buf, flags)` into a raw `struct stat` buffer:
+/// the bytes the kernel would write into a tracee's buffer (the system
+/// call itself, not libc's wrapper). `path` must be NUL-terminated.
+pub fn stat_into(
+    dir: libc::c_int,
+    path: &[u8],
+    flags: libc::c_int,
+    out: &mut [u8; crate::fakeroot::STAT_SIZE],
+) -> Result<(), i32> {
+    if path.last() != Some(&0) {
+        return Err(libc::EINVAL);
+    }
+    const _: () = assert!(std::mem::size_of::<libc::stat>() == crate::fakeroot::STAT_SIZE);
+    // SAFETY: `out` has the size of `struct stat` (checked above at compile
+    // time) and the kernel writes at most that; `path` is NUL-terminated.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_newfstatat,
+            dir,
+            path.as_ptr() as *const libc::c_char,
+            out.as_mut_ptr(),
+            flags,
+        )
+    };
+    if r < 0 {
+        Err(errno())
+    } else {
+        Ok(())
+    }
+}
+
+/// `statx(dir, path, flags, mask, buf)` into a raw `struct statx` buffer.
+/// `path` must be NUL-terminated.
+pub fn statx_into(
+    dir: libc::c_int,
+    path: &[u8],
+    flags: libc::c_int,
+    mask: u32,
+    out: &mut [u8; crate::fakeroot::STATX_SIZE],
+) -> Result<(), i32> {
+    if path.last() != Some(&0) {
+        return Err(libc::EINVAL);
+    }
+    // SAFETY: `out` is 256 bytes, the size of `struct statx`, which is
+    // all the kernel writes; `path` is NUL-terminated.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_statx,
+            dir,
+            path.as_ptr() as *const libc::c_char,
+            flags,
+            mask,
+            out.as_mut_ptr(),
+        )
+    };
+    if r < 0 {
+        Err(errno())
+    } else {
+        Ok(())
     }
 }
