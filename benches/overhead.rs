@@ -1215,6 +1215,8 @@ fn cache_dir() -> PathBuf {
 }
 
 /// The cached orig tarball of a source package (`PKG_VERSION.orig.tar.*`).
+/// Only a tarball counts: Debian ships a detached signature
+/// (`.orig.tar.gz.asc`) next to it, which sorts after it and is no archive.
 fn cached_orig(dir: &Path, package: &str) -> Option<PathBuf> {
     let prefix = format!("{package}_");
     let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -1224,11 +1226,18 @@ fn cached_orig(dir: &Path, package: &str) -> Option<PathBuf> {
         .filter(|p| {
             p.file_name()
                 .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with(&prefix) && n.contains(".orig.tar."))
+                .is_some_and(|n| n.starts_with(&prefix) && is_orig_tarball(n))
         })
         .collect();
     found.sort();
     found.pop()
+}
+
+/// Whether a file name is an orig tarball (`*.orig.tar`, optionally
+/// compressed), not a signature or checksum beside one.
+fn is_orig_tarball(name: &str) -> bool {
+    name.rsplit_once(".orig.tar")
+        .is_some_and(|(_, rest)| matches!(rest, "" | ".gz" | ".xz" | ".bz2" | ".lzma" | ".zst"))
 }
 
 /// The orig tarball of `package`: from the cache, else downloaded with
