@@ -839,6 +839,118 @@ fn fakeroot_with_an_image_gives_the_manifest_the_faked_owners() {
     assert_eq!(md.uid(), unsafe { libc::getuid() });
 }
 
+/// Removing and renaming whole host directories. Unprivileged, the host's
+/// directories are a skeleton in the upper layer, and a removed one became a
+/// whiteout there that the copy-out once opened as a directory: the run
+/// failed with ENOTDIR after the build, with no report.
+#[test]
+fn remove_and_rename_host_directories() {
+    let c = Case::new("rmdirs");
+    let gone = c.host.join("gone");
+    std::fs::create_dir_all(gone.join("inner")).unwrap();
+    std::fs::write(gone.join("inner/f"), "gone\n").unwrap();
+    let empty = c.host.join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let moved = c.host.join("moved");
+    std::fs::create_dir_all(moved.join("deeper")).unwrap();
+    std::fs::write(moved.join("deeper/f"), "moved\n").unwrap();
+    let to = c.host.join("to");
+    let before = snapshots(&[&c.host]);
+    let run = c.run(
+        &[],
+        &format!(
+            "rm -rf {g} && rmdir {e} && mv {m} {t} && test ! -e {g} && test ! -e {e} \
+             && test ! -e {m} && cat {t}/deeper/f",
+            g = gone.display(),
+            e = empty.display(),
+            m = moved.display(),
+            t = to.display()
+        ),
+    );
+    let after = snapshots(&[&c.host]);
+    assert_host_unchanged(&before, &after, &run);
+    assert_clean(&run);
+    assert_eq!(run.stdout, "moved\n", "{}", run.describe());
+    let removed = image_list(&run, "removed");
+    for p in [&gone, &empty, &moved] {
+        assert!(
+            removed.contains(&s(p)),
+            "{} not in removed: {}",
+            p.display(),
+            run.describe()
+        );
+    }
+    assert!(
+        image_list(&run, "added").contains(&s(&to)),
+        "{}",
+        run.describe()
+    );
+    assert_eq!(
+        std::fs::read_to_string(c.in_image(&to.join("deeper/f")))
+            .ok()
+            .as_deref(),
+        Some("moved\n"),
+        "{}",
+        run.describe()
+    );
+    let text = std::fs::read_to_string(c.image.join(".catbox-removed")).unwrap_or_default();
+    for p in [&gone, &empty, &moved] {
+        assert!(
+            text.lines().any(|l| l == s(p)),
+            ".catbox-removed is {text:?}"
+        );
+    }
+}
+
+/// `rename` and `link` of a file the build's user does not own. Unprivileged,
+/// the overlay cannot copy such a file up (its owner is outside the
+/// namespace's map: EOVERFLOW), so the supervisor must first replace it with
+/// the caller's copy, as it does for writes. As root, a file of the test's
+/// own directory given to another owner; unprivileged, `/etc/passwd` (a
+/// broken sandbox could not really rename it).
+#[test]
+fn rename_and_link_of_a_file_of_another_owner() {
+    let c = Case::new("foreign");
+    let (victim, watched) = if is_root() {
+        let f = c.host_file("foreign", "not mine\n");
+        std::os::unix::fs::chown(&f, Some(65534), Some(65534)).unwrap();
+        (f, c.host.clone())
+    } else {
+        (PathBuf::from("/etc/passwd"), PathBuf::from("/etc/passwd"))
+    };
+    let dir = victim.parent().unwrap();
+    let renamed = dir.join(format!("{}.renamed", c.name));
+    let linked = dir.join(format!("{}.linked", c.name));
+    let before = snapshots(&[&watched, &c.host]);
+    let run = c.run(
+        &[],
+        &format!(
+            "mv {v} {r} && test ! -e {v} && ln {r} {l} && cmp {r} {l}",
+            v = victim.display(),
+            r = renamed.display(),
+            l = linked.display()
+        ),
+    );
+    let leaked = scrub(&renamed) | scrub(&linked);
+    let after = snapshots(&[&watched, &c.host]);
+    assert!(
+        !leaked,
+        "{} or {} was created on the host",
+        renamed.display(),
+        linked.display()
+    );
+    assert_host_unchanged(&before, &after, &run);
+    assert_clean(&run);
+    assert!(
+        image_list(&run, "removed").contains(&s(&victim)),
+        "{}",
+        run.describe()
+    );
+    let added = image_list(&run, "added");
+    assert!(added.contains(&s(&renamed)), "{}", run.describe());
+    assert!(c.in_image(&renamed).is_file(), "{}", run.describe());
+}
+
 /// `catbox OPTS -- sh -c 'echo ran > ALLOWED/marker'`: must be refused
 /// before the command runs.
 fn refused(c: &Case, image: &Path, opts: &[&str]) -> (i32, String) {
@@ -957,4 +1069,34 @@ fn modes_survive_the_copy_into_the_image() {
     assert_eq!(got, want, "modes in the image");
     let ro = std::fs::symlink_metadata(c.in_image(&base.join("readonly"))).unwrap();
     assert_eq!(ro.mtime(), 1_000_000_000, "the build's mtime in the image");
+}
+
+#[test]
+fn an_image_directory_that_is_a_writable_path_is_refused() {
+    let c = Case::new("iswritable");
+    let (_, stderr) = refused(&c, &c.dirs.allowed, &[]);
+    assert!(
+        stderr.contains("inside it") && stderr.contains(&s(&c.dirs.allowed)),
+        "unclear error: {stderr}"
+    );
+}
+
+/// An image directory the user cannot write is refused before the build
+/// runs (the copy-out would fail after it). Root may write any directory,
+/// so this only exists for an unprivileged user.
+#[test]
+fn an_image_directory_the_user_cannot_write_is_refused() {
+    if is_root() {
+        eprintln!("SKIP: root can write a mode 0555 directory; run unprivileged");
+        return;
+    }
+    let c = Case::new("readonly");
+    std::fs::create_dir(&c.image).unwrap();
+    std::fs::set_permissions(&c.image, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let (_, stderr) = refused(&c, &c.image, &[]);
+    std::fs::set_permissions(&c.image, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert!(
+        stderr.contains("not writable") && stderr.contains(&s(&c.image)),
+        "unclear error: {stderr}"
+    );
 }

@@ -421,9 +421,11 @@ impl Plan {
                     dir.display()
                 )))
             }
-            Err(_) => std::fs::create_dir_all(dir).map_err(|source| Error::Os {
-                what: "create the image directory",
-                source,
+            Err(_) => std::fs::create_dir_all(dir).map_err(|e| {
+                image_err(format!(
+                    "cannot create the image directory {}: {e}",
+                    dir.display()
+                ))
             })?,
         }
         let dir = std::fs::canonicalize(dir).map_err(|source| Error::Os {
@@ -432,6 +434,17 @@ impl Plan {
         })?;
         if dir == Path::new("/") {
             return Err(image_err("the image directory cannot be /"));
+        }
+        // The build's files are copied in after the run: find out now, not
+        // after an hour of building, that they could not be.
+        let dir_c = cs(&dir)?;
+        // SAFETY: access with a valid C string.
+        if unsafe { libc::access(dir_c.as_ptr(), libc::W_OK | libc::X_OK) } != 0 {
+            return Err(image_err(format!(
+                "the image directory {} is not writable by this user: {}",
+                dir.display(),
+                std::io::Error::last_os_error()
+            )));
         }
         let mounts = mounts()?;
         if BOUND_DIRS.iter().any(|b| dir.starts_with(b))
@@ -451,6 +464,14 @@ impl Plan {
                 _ => None,
             })
             .collect();
+        if let Some(w) = writable.iter().find(|w| w.starts_with(&dir)) {
+            return Err(image_err(format!(
+                "the writable path {} is the image directory or inside it: the \
+                 image directory receives the captured writes and must not be \
+                 written by the build directly",
+                w.display()
+            )));
+        }
         if writable.iter().any(|w| w == Path::new("/")) {
             return Err(image_err(
                 "/ is writable, so nothing would be captured: give narrower writable paths",
@@ -512,7 +533,7 @@ impl Plan {
         // SAFETY: getuid/getgid have no preconditions.
         let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
         Ok(Plan {
-            dir_c: cs(&dir)?,
+            dir_c,
             dir,
             ops,
             cwd: cs(&cwd)?,
@@ -776,6 +797,13 @@ impl Plan {
                 continue;
             }
             let src = Path::new(&tmp).join(&rel);
+            if !std::fs::symlink_metadata(&src).is_ok_and(|m| m.is_dir()) {
+                // Removed (a whiteout), or replaced by a file or a symlink:
+                // its parent changed too, and its visit reports the entry.
+                // Nothing below it is the build's.
+                whole.push(view.clone());
+                continue;
+            }
             if opaque(&src) {
                 // Removed and made again: the build's own directory.
                 if std::fs::symlink_metadata(view).is_ok() {

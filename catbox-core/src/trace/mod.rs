@@ -481,9 +481,16 @@ impl Tracer {
             family,
         };
         let verdict = self.hooks.policy.check(&call);
-        if let (Verdict::Allow, Some(cu), Ev::Write) = (&verdict, &self.copy_up, desc.ev) {
+        // A file changed, renamed or linked in an unprivileged view must be
+        // one the overlay can copy up: the caller's own (a rename or a link
+        // copies up its source too, whichever operand is the write).
+        if let (Verdict::Allow, Some(cu), Ev::Write | Ev::Rename | Ev::Link) =
+            (&verdict, &self.copy_up, desc.ev)
+        {
             for op in call.operands {
-                if op.write && op.target == Some(crate::paths::Target::Exists(libc::S_IFREG)) {
+                if (op.write || desc.ev != Ev::Write)
+                    && op.target == Some(crate::paths::Target::Exists(libc::S_IFREG))
+                {
                     cu.ensure(&op.canonical);
                 }
             }
