@@ -780,7 +780,8 @@ fn fakeroot_with_an_image_gives_the_manifest_the_faked_owners() {
     let suid = Path::new("/usr/local/bin").join(&c.name);
     let owned = Path::new("/usr/local/bin").join(format!("{}-owned", c.name));
     let usr_local = Path::new("/usr/local");
-    let before = snapshots(&[usr_local]);
+    let doomed = c.host_file("doomed", "removed in the view\n");
+    let before = snapshots(&[usr_local, &c.host]);
     let run = c.run(
         &[
             "--fakeroot",
@@ -791,12 +792,13 @@ fn fakeroot_with_an_image_gives_the_manifest_the_faked_owners() {
         ],
         &format!(
             "cp /bin/true {s} && chown 0:0 {s} && chmod 4755 {s} && touch {o} && \
-             chown 7:8 {o} && stat -c '%u:%g %a' {s} {o} && {s}",
+             chown 7:8 {o} && stat -c '%u:%g %a' {s} {o} && {s} && rm {d}",
             s = suid.display(),
-            o = owned.display()
+            o = owned.display(),
+            d = doomed.display()
         ),
     );
-    let after = snapshots(&[usr_local]);
+    let after = snapshots(&[usr_local, &c.host]);
     let leaked = [scrub(&suid), scrub(&owned)];
     assert_eq!(leaked, [false, false], "created on the host");
     assert_host_unchanged(&before, &after, &run);
@@ -832,6 +834,16 @@ fn fakeroot_with_an_image_gives_the_manifest_the_faked_owners() {
         (e["uid"].as_str(), e["gid"].as_str(), e["mode"].as_str()),
         ("7", "8", "0644"),
         "{text}"
+    );
+    // The removal list is the image's record, not a file of the package.
+    assert!(
+        c.image.join(".catbox-removed").is_file(),
+        "{}",
+        run.describe()
+    );
+    assert!(
+        !text.contains(".catbox-removed"),
+        "the removal list is in the manifest:\n{text}"
     );
     // The image file itself is the caller's (the chown was only recorded).
     let md = std::fs::metadata(c.in_image(&suid)).unwrap();

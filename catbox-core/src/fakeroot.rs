@@ -316,17 +316,20 @@ impl FakeDb {
     /// metadata, for `bsdtar -cf pkg.tar @manifest`. Regular files name their
     /// contents by absolute path, so bsdtar can run from anywhere.
     pub fn write_manifest(&self, root: &Path, out: &mut dyn Write) -> io::Result<()> {
-        self.write_manifest_as(root, out, &|_| None)
+        self.write_manifest_as(root, out, &|_| None, &|_| false)
     }
 
     /// [`FakeDb::write_manifest`], where `identity` gives the (dev, ino) the
     /// build knew a file by, from its path below `root` (in a root view the
-    /// image's copies are new files; the records name the build's view).
+    /// image's copies are new files; the records name the build's view),
+    /// and `skip` leaves out an entry (and what is below it) by its path
+    /// (the image's own removal list is no file of the package).
     pub fn write_manifest_as(
         &self,
         root: &Path,
         out: &mut dyn Write,
         identity: &dyn Fn(&Path) -> Option<(u64, u64)>,
+        skip: &dyn Fn(&Path) -> bool,
     ) -> io::Result<()> {
         writeln!(out, "#mtree")?;
         let root = std::fs::canonicalize(root)?;
@@ -338,6 +341,9 @@ impl FakeDb {
                 .collect::<io::Result<_>>()?;
             children.sort();
             for c in children.into_iter().rev() {
+                if skip(&c) {
+                    continue;
+                }
                 let md = std::fs::symlink_metadata(&c)?;
                 if md.is_dir() {
                     stack.push(c.clone());

@@ -442,7 +442,11 @@ impl Sandbox {
                     let below = root.strip_prefix(plan.dir()).ok()?;
                     plan.view_identity(h, &Path::new("/").join(below).join(rel))
                 };
-                db.write_manifest_as(root, &mut out, &view)
+                let removal_list = plan
+                    .as_ref()
+                    .map(|p| p.dir().join(crate::image::REMOVED_FILE));
+                let skip = |p: &Path| removal_list.as_deref() == Some(p);
+                db.write_manifest_as(root, &mut out, &view, &skip)
                     .map_err(|source| Error::Os {
                         what: "write the manifest",
                         source,
