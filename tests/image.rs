@@ -1112,3 +1112,40 @@ fn an_image_directory_the_user_cannot_write_is_refused() {
         "unclear error: {stderr}"
     );
 }
+
+/// `--image LINK` where LINK is a symlink to an empty directory: the
+/// captured files land in the directory it names.
+#[test]
+fn an_image_directory_given_through_a_symlink() {
+    let c = Case::new("imglink");
+    let real = c.dirs.root.join("real-image");
+    std::fs::create_dir(&real).unwrap();
+    let link = c.dirs.root.join("image-link");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let made = c.host.join("made");
+    let before = snapshots(&[&c.host]);
+    let run = c.run_with(
+        &link,
+        &[],
+        &format!("echo made > {} && cat {0}", made.display()),
+    );
+    let after = snapshots(&[&c.host]);
+    assert_host_unchanged(&before, &after, &run);
+    assert_clean(&run);
+    assert_eq!(run.stdout, "made\n", "{}", run.describe());
+    let real = std::fs::canonicalize(&real).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(real.join(made.strip_prefix("/").unwrap()))
+            .ok()
+            .as_deref(),
+        Some("made\n"),
+        "{}",
+        run.describe()
+    );
+    assert_eq!(
+        run.report["image"]["dir"].as_str(),
+        Some(s(&real).as_str()),
+        "{}",
+        run.describe()
+    );
+}

@@ -401,7 +401,8 @@ impl Plan {
         if !dir.is_absolute() && dir.as_os_str().is_empty() {
             return Err(image_err("the image directory is empty"));
         }
-        match std::fs::symlink_metadata(dir) {
+        // A symlink to a directory names that directory (as for `-w`).
+        match std::fs::metadata(dir) {
             Ok(md) if md.is_dir() => {
                 let mut rd = std::fs::read_dir(dir).map_err(|source| Error::Os {
                     what: "list the image directory",
