@@ -555,29 +555,9 @@ fn main() {
     let prog = settings.work.join("loop");
     let data = settings.work.join("data");
     if want_loops {
-        let src = settings.work.join("loop.c");
-        std::fs::write(&src, LOOP_C).expect("write loop.c");
-        if let Err(e) = run_quiet(
-            Command::new("cc")
-                .args(["-O2", "-Wall", "-o"])
-                .arg(&prog)
-                .arg(&src),
-        ) {
-            eprintln!("overhead: cannot compile the C workloads with cc: {e}");
-            std::process::exit(1);
-        }
+        compile_c(LOOP_C, &prog, "the C workloads");
         if wanted("wo") {
-            let src = settings.work.join("floor.c");
-            std::fs::write(&src, FLOOR_C).expect("write floor.c");
-            if let Err(e) = run_quiet(
-                Command::new("cc")
-                    .args(["-O2", "-Wall", "-o"])
-                    .arg(&settings.floor)
-                    .arg(&src),
-            ) {
-                eprintln!("overhead: cannot compile the ptrace floor with cc: {e}");
-                std::process::exit(1);
-            }
+            compile_c(FLOOR_C, &settings.floor, "the ptrace floor");
         }
         std::fs::create_dir_all(&data).expect("create the data directory");
         let existing = data.join("existing");
@@ -816,6 +796,22 @@ fn command(tool: Option<Tool>, p: &Prepared, s: &Settings, report: &Path, trace:
         None => cmd.env_remove("LD_LIBRARY_PATH"),
     };
     cmd
+}
+
+/// Compile the C program `code` to `out` with `cc` (its source beside it, as
+/// `OUT.c`), or exit saying what `what` was.
+fn compile_c(code: &str, out: &Path, what: &str) {
+    let src = out.with_extension("c");
+    std::fs::write(&src, code).expect("write a C source");
+    if let Err(e) = run_quiet(
+        Command::new("cc")
+            .args(["-O2", "-Wall", "-o"])
+            .arg(out)
+            .arg(&src),
+    ) {
+        eprintln!("overhead: cannot compile {what} with cc: {e}");
+        std::process::exit(1);
+    }
 }
 
 /// A command running `program`, under `taskset -c 0` when `pin`.
@@ -1258,30 +1254,23 @@ fn print_targets(rows: &[Row], memory: &[MemRow]) {
     if let Some(r) = ratio("hello", Tool::Trace) {
         check("hello: --trace ≤ 1.5x".into(), format!("{r:.3}x"), r <= 1.5);
     }
-    if let Some(r) = rows
-        .iter()
-        .find(|r| r.key == "wo" && r.tool == Tool::Catbox && r.error.is_none())
-    {
-        let per = r.per_stop_us();
-        if !per.is_empty() {
-            let m = median(&per);
-            let floor = match (
-                stop_cost(rows, Tool::Floor),
-                stop_cost(rows, Tool::CatboxCpu0),
-                stop_cost(rows, Tool::FloorCpu0),
-            ) {
-                (Some(f), Some(c1), Some(f1)) => format!(
-                    " (bare ptrace floor {:.2} µs; on one CPU catbox {:.2} µs, floor {:.2} µs)",
-                    f.0, c1.0, f1.0
-                ),
-                _ => String::new(),
-            };
-            check(
-                "stopped-call cost ≤ 5 µs".into(),
-                format!("{m:.2} µs{floor}"),
-                m <= 5.0,
-            );
-        }
+    if let Some((m, _, _)) = stop_cost(rows, Tool::Catbox) {
+        let floor = match (
+            stop_cost(rows, Tool::Floor),
+            stop_cost(rows, Tool::CatboxCpu0),
+            stop_cost(rows, Tool::FloorCpu0),
+        ) {
+            (Some(f), Some(c1), Some(f1)) => format!(
+                " (bare ptrace floor {:.2} µs; on one CPU catbox {:.2} µs, floor {:.2} µs)",
+                f.0, c1.0, f1.0
+            ),
+            _ => String::new(),
+        };
+        check(
+            "stopped-call cost ≤ 5 µs".into(),
+            format!("{m:.2} µs{floor}"),
+            m <= 5.0,
+        );
     }
     let hwm = |m: &MemRow| m.hwm_kib.unwrap_or(m.maxrss_kib);
     if let Some(big) = memory.iter().max_by_key(|m| m.spawns) {
